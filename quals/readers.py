@@ -1,0 +1,67 @@
+"""Read (source, summary) rows from JSONL, CSV or two plain-text files, one row per line."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass
+class Rows:
+    sources: list[Any]
+    summaries: list[Any]
+    origin: str
+
+
+def _column(record: dict, column: str, where: str) -> Any:
+    if column not in record:
+        raise KeyError(f"{where}: no column {column!r} (columns: {sorted(record)}); choose one with --source-column/--summary-column.")
+    return record[column]
+
+
+def read_rows(
+    input_path: str | None = None,
+    sources_path: str | None = None,
+    summaries_path: str | None = None,
+    source_column: str = "source",
+    summary_column: str = "summary",
+) -> Rows:
+    """Rows from ``input_path`` (.jsonl or .csv) or from the line-aligned pair ``sources_path``/``summaries_path``."""
+    if input_path and (sources_path or summaries_path):
+        raise ValueError("give either --input or --sources with --summaries, not both.")
+    if input_path:
+        ext = os.path.splitext(input_path)[1].lower()
+        if ext in (".jsonl", ".json"):
+            sources, summaries = [], []
+            with open(input_path, encoding="utf-8") as f:
+                for n, line in enumerate(f, 1):
+                    if not line.strip():
+                        continue
+                    try:
+                        record = json.loads(line)
+                    except json.JSONDecodeError as e:
+                        raise ValueError(f"{input_path}:{n}: not valid JSON ({e}); fix or remove the line.") from e
+                    sources.append(_column(record, source_column, f"{input_path}:{n}"))
+                    summaries.append(_column(record, summary_column, f"{input_path}:{n}"))
+            return Rows(sources, summaries, input_path)
+        if ext == ".csv":
+            with open(input_path, encoding="utf-8", newline="") as f:
+                records = list(csv.DictReader(f))
+            sources = [_column(r, source_column, f"{input_path}:{i + 2}") for i, r in enumerate(records)]
+            summaries = [_column(r, summary_column, f"{input_path}:{i + 2}") for i, r in enumerate(records)]
+            return Rows(sources, summaries, input_path)
+        raise ValueError(f"--input {input_path!r}: use a .jsonl or .csv file, or --sources/--summaries text files.")
+    if not (sources_path and summaries_path):
+        raise ValueError("give --input FILE, or both --sources and --summaries (plain text, one per line).")
+    with open(sources_path, encoding="utf-8") as f:
+        sources = f.read().splitlines()
+    with open(summaries_path, encoding="utf-8") as f:
+        summaries = f.read().splitlines()
+    if len(sources) != len(summaries):
+        raise ValueError(
+            f"{sources_path} has {len(sources)} lines but {summaries_path} has {len(summaries)}; they must be line-aligned."
+        )
+    return Rows(sources, summaries, f"{sources_path}+{summaries_path}")

@@ -1,0 +1,257 @@
+"""``QualsScorer``: load a QAGen once, then score (source, summary) pairs with QUALS.
+
+Pipeline per summary (spec Part 1): diverse beam search from the summary, filter the QA pairs, score
+each kept pair's tokens given the source and given the summary (teacher-forced by default), and average
+the per-token log-likelihood differences. Higher is more consistent; 0 means the source supports the
+pairs as well as the summary does.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+
+from .filtering import CAP_MODES, Candidate, filter_qa_pairs
+from .generation import BeamConfig, diverse_beam_search
+from .inputs import validate_pairs
+from .qagen import QAGen
+from .scoring import mean, token_logprobs
+from .signature import make_signature
+
+logger = logging.getLogger(__name__)
+NS_MODES = ("rescore", "beam")
+
+
+@dataclass
+class QAPairResult:
+    """One kept QA pair and why it did or did not agree with the source."""
+
+    question: str
+    answer: str
+    logprob_summary: float  # mean token log-prob given the summary
+    logprob_source: float  # mean token log-prob given the source
+    tokens: list[str]
+    token_logprobs_summary: list[float]
+    token_logprobs_source: list[float]
+
+    @property
+    def difference(self) -> float:
+        return self.logprob_source - self.logprob_summary
+
+
+@dataclass
+class QualsResult:
+    """QUALS of one summary: ``quals`` is None when no QA pair survived the filter."""
+
+    quals: float | None
+    num_qa_pairs: int
+    signature: str
+    qa_pairs: list[QAPairResult] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        if self.qa_pairs is None:
+            data.pop("qa_pairs")
+        else:
+            for pair, raw in zip(self.qa_pairs, data["qa_pairs"]):
+                raw["difference"] = pair.difference
+        return data
+
+
+@dataclass
+class _Work:
+    """Per-summary intermediate state inside one batch."""
+
+    kept: list = field(default_factory=list)
+    summary_logprobs: list[list[float]] = field(default_factory=list)
+
+
+class QualsScorer:
+    """Score summaries against their sources with QUALS; the model loads once per scorer.
+
+    Every argument has the paper's default. ``ns_mode="rescore"`` teacher-forces the summary side;
+    ``"beam"`` takes it from the beam scores (diversity penalty included), as the reference code does.
+    """
+
+    def __init__(
+        self,
+        model: str | QAGen = "bundled",
+        device: str | None = None,
+        dtype: str | torch.dtype | None = None,
+        num_beams: int = 60,
+        num_beam_groups: int = 60,
+        diversity_penalty: float = 0.5,
+        min_new_tokens: int = 8,
+        max_new_tokens: int = 60,
+        length_penalty: float = 1.0,
+        max_qa_pairs: int = 10,
+        cap: str = "strict",
+        ns_mode: str = "rescore",
+        batch_size: int = 8,
+        max_source_length: int | None = None,
+    ):
+        if ns_mode not in NS_MODES:
+            raise ValueError(f"ns_mode={ns_mode!r}: use one of {NS_MODES}.")
+        if cap not in CAP_MODES:
+            raise ValueError(f"cap={cap!r}: use one of {CAP_MODES}.")
+        if batch_size < 1:
+            raise ValueError(f"batch_size={batch_size} must be >= 1.")
+        self.beam = BeamConfig(num_beams, num_beam_groups, diversity_penalty, min_new_tokens, max_new_tokens, length_penalty)
+        if isinstance(model, QAGen):
+            if device is not None or dtype is not None:
+                raise ValueError("device and dtype belong to QAGen.from_pretrained() when model is a loaded QAGen.")
+            self.qagen = model
+        else:
+            self.qagen = QAGen.from_pretrained(model, device=device, dtype=dtype)
+        if max_source_length is not None and max_source_length < 8:
+            raise ValueError(f"max_source_length={max_source_length} must be >= 8.")
+        self.max_source_length = min(max_source_length or self.qagen.max_source_length, self.qagen.max_source_length)
+        self.truncations = 0
+        self.max_qa_pairs = max_qa_pairs
+        self.cap = cap
+        self.ns_mode = ns_mode
+        self.batch_size = batch_size
+        self._signature = make_signature(self)
+
+    def signature(self) -> str:
+        """A string naming the model (with a hash of its weights), library versions and every setting."""
+        return self._signature
+
+    @torch.inference_mode()
+    def score(
+        self,
+        sources: Sequence[str],
+        summaries: Sequence[str],
+        return_qa_pairs: bool = False,
+        progress: bool = False,
+    ) -> list[QualsResult]:
+        """QUALS for each (source, summary) pair, in input order."""
+        validate_pairs(sources, summaries)
+        self.truncations = 0
+        results: list[QualsResult] = []
+        batches = range(0, len(summaries), self.batch_size)
+        bar = _progress(len(summaries), progress)
+        for start in batches:
+            end = start + self.batch_size
+            results.extend(self._score_batch(list(sources[start:end]), list(summaries[start:end]), return_qa_pairs))
+            bar.update(min(end, len(summaries)) - start)
+        bar.close()
+        if self.truncations:
+            logger.warning(
+                "%d input(s) longer than the limit of %d tokens were truncated in this call.",
+                self.truncations,
+                self.max_source_length,
+            )
+        return results
+
+    def _score_batch(self, sources: list[str], summaries: list[str], return_qa_pairs: bool) -> list[QualsResult]:
+        return self.qagen.with_oom_backoff(
+            lambda chunk: self._score_chunk(sources[chunk], summaries[chunk], return_qa_pairs), len(summaries)
+        )
+
+    def _score_chunk(self, sources: list[str], summaries: list[str], return_qa_pairs: bool) -> list[QualsResult]:
+        qagen, ids = self.qagen, self.qagen.ids
+        summary_ids, summary_mask, truncated = qagen.encode_texts(summaries, self.max_source_length)
+        self.truncations += sum(truncated)
+        summary_context = qagen.network.encode(summary_ids, summary_mask)
+        hypotheses = diverse_beam_search(
+            qagen.network, summary_ids, summary_mask, self.beam, ids.decoder_start, ids.eos, context=summary_context
+        )
+        work = []
+        for i, hyps in enumerate(hypotheses):
+            canonical_summary = qagen.decode(qagen.source_token_ids(summary_ids[i], summary_mask[i]))
+            kept = filter_qa_pairs(
+                [Candidate(h.tokens, h.token_scores) for h in hyps],
+                canonical_summary,
+                qagen.decode,
+                ids.separator,
+                ids.eos,
+                self.max_qa_pairs,
+                self.cap,
+            )
+            item = _Work(kept)
+            if self.ns_mode == "rescore":
+                one = summary_context.select(torch.tensor([i], device=summary_ids.device))
+                item.summary_logprobs = qagen.token_logprobs(one, [p.tokens for p in kept])
+            else:
+                item.summary_logprobs = [hyps[p.index].token_scores for p in kept]
+            work.append(item)
+        source_logprobs = self._score_on_sources(sources, [w.kept for w in work])
+        return [
+            self._result(item, src_lp, return_qa_pairs) for item, src_lp in zip(work, source_logprobs)
+        ]
+
+    def _score_on_sources(self, sources: list[str], kept: list[list]) -> list[list[list[float]]]:
+        """Teacher-force each summary's kept pairs on its source; identical sources are encoded once."""
+        unique = list(dict.fromkeys(s for s, pairs in zip(sources, kept) if pairs))
+        out: list[list[list[float]]] = [[] for _ in sources]
+        if not unique:
+            return out
+        source_ids, source_mask, truncated = self.qagen.encode_texts(unique, self.max_source_length)
+        cut = {text for text, was_cut in zip(unique, truncated) if was_cut}
+        self.truncations += sum(1 for s, pairs in zip(sources, kept) if pairs and s in cut)
+        context = self.qagen.network.encode(source_ids, source_mask)
+        for u, text in enumerate(unique):
+            members = [i for i, s in enumerate(sources) if s == text and kept[i]]
+            sequences = [p.tokens for i in members for p in kept[i]]
+            one = context.select(torch.tensor([u], device=source_ids.device))
+            scores = self.qagen.token_logprobs(one, sequences)
+            for i in members:
+                out[i], scores = scores[: len(kept[i])], scores[len(kept[i]) :]
+        return out
+
+    def _result(self, item: _Work, source_logprobs: list[list[float]], return_qa_pairs: bool) -> QualsResult:
+        if not item.kept:
+            return QualsResult(None, 0, self._signature, [] if return_qa_pairs else None)
+        diffs = [mean(src) - mean(summ) for src, summ in zip(source_logprobs, item.summary_logprobs)]
+        quals = mean(diffs)
+        if not math.isfinite(quals):
+            raise RuntimeError("QUALS is not finite: the model produced -inf log-probabilities; check its dtype.")
+        pairs = None
+        if return_qa_pairs:
+            pairs = [
+                QAPairResult(
+                    question=p.question,
+                    answer=p.answer,
+                    logprob_summary=mean(summ),
+                    logprob_source=mean(src),
+                    tokens=self.qagen.token_strings(p.tokens),
+                    token_logprobs_summary=summ,
+                    token_logprobs_source=src,
+                )
+                for p, src, summ in zip(item.kept, source_logprobs, item.summary_logprobs)
+            ]
+        return QualsResult(quals, len(item.kept), self._signature, pairs)
+
+
+def _progress(total: int, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="summary", disable=not enabled)
+
+
+def score(
+    sources: Sequence[str],
+    summaries: Sequence[str],
+    model: str = "bundled",
+    return_qa_pairs: bool = False,
+    **settings: Any,
+) -> list[QualsResult]:
+    """One-call QUALS: build a ``QualsScorer`` with ``settings`` and score the pairs."""
+    return QualsScorer(model=model, **settings).score(sources, summaries, return_qa_pairs=return_qa_pairs)
+
+
+def corpus_summary(results: Sequence[QualsResult]) -> dict[str, Any]:
+    """Mean QUALS over scored summaries, with how many had no QA pair (skipped, never averaged as -1e5)."""
+    scored = [r.quals for r in results if r.quals is not None]
+    return {
+        "mean_quals": mean(scored) if scored else None,
+        "coverage": len(scored) / len(results) if results else 0.0,
+        "num_scored": len(scored),
+        "num_skipped": len(results) - len(scored),
+    }

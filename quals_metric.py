@@ -1,0 +1,113 @@
+"""QUALS as an ``evaluate`` metric: a thin wrapper over ``quals.QualsScorer``."""
+
+import datasets
+import evaluate
+
+import quals  # From: quals
+
+_CITATION = """\
+@inproceedings{nan-etal-2021-improving,
+    title = "Improving Factual Consistency of Abstractive Summarization via Question Answering",
+    author = "Nan, Feng and dos Santos, Cicero Nogueira and Zhu, Henghui and Ng, Patrick and
+      McKeown, Kathleen and Nallapati, Ramesh and Zhang, Dejiao and Wang, Zhiguo and
+      Arnold, Andrew O. and Xiang, Bing",
+    booktitle = "Proceedings of ACL-IJCNLP 2021",
+    year = "2021",
+    url = "https://arxiv.org/abs/2105.04623",
+}
+"""
+
+_DESCRIPTION = """\
+QUALS (QUestion Answering with Language model score for Summarization) measures how consistent a summary
+is with its source document, using one question-and-answer generation model (QAGen).
+
+From the summary, QAGen generates about 60 "question <sep> answer" sequences by diverse beam search; the
+pairs whose answer occurs in the summary are kept (at most 10, diverse answers first). Each kept pair is
+scored twice with teacher forcing: its mean per-token log-likelihood given the source and given the
+summary. QUALS is the mean over the kept pairs of (log-likelihood given source - log-likelihood given
+summary).
+
+Reading the score: it is a log-likelihood difference in nats per token, usually negative. Higher (towards 0
+or above) means the source supports the summary's facts as well as the summary itself does; a strongly
+negative score means questions whose answers are in the summary are unlikely given the source, a sign of
+hallucinated or altered facts. Scores are comparable only under the same signature (model and settings).
+A summary from which no pair survives has no score (None) and is left out of the mean; `coverage` says
+what fraction was scored.
+
+Limitations: the default QAGen bundled with this package is a small MiniLM model trained on SQuAD on two
+CPU cores; it is much weaker than the paper's BART-large QAGen (see the model card and BENCHMARKS.md).
+English only. Long sources are truncated to the model's limit with a counted warning. QUALS rewards
+extractive summaries; it does not judge fluency or coverage.
+"""
+
+_KWARGS_DESCRIPTION = """
+Args:
+    predictions (`list` of `str`): the summaries to score.
+    sources (`list` of `str`): the source document of each summary (same length as `predictions`).
+    return_qa_pairs (`bool`, default False): also return the kept QA pairs with per-token log-probabilities.
+    Any other keyword is a `quals.QualsScorer` setting: num_beams (60), num_beam_groups (60),
+        diversity_penalty (0.5), min_new_tokens (8), max_new_tokens (60), length_penalty (1.0),
+        max_qa_pairs (10), cap ("strict" or "reference"), ns_mode ("rescore" or "beam"), batch_size (8),
+        max_source_length, device, dtype.
+    The checkpoint is chosen with the config name: `evaluate.load("quals", "path/or/hub-id")`; the default
+    is the QAGen bundled with the package.
+
+Returns:
+    quals (`list` of `float` or None): QUALS per summary; None when no QA pair survived.
+    mean_quals (`float` or None): mean over scored summaries.
+    num_qa_pairs (`list` of `int`): kept pairs per summary.
+    coverage (`float`): fraction of summaries with a score.
+    signature (`str`): model (with a hash of its weights), settings and library versions.
+    qa_pairs (`list` of `list` of `dict`): only with return_qa_pairs=True.
+
+Examples:
+    >>> quals_metric = evaluate.load("quals")  # doctest: +SKIP
+    >>> results = quals_metric.compute(
+    ...     predictions=["The bridge will cost 14 million dollars."],
+    ...     sources=["The council approved a 14 million dollar plan to rebuild the bridge."],
+    ... )  # doctest: +SKIP
+    >>> sorted(results)  # doctest: +SKIP
+    ['coverage', 'mean_quals', 'num_qa_pairs', 'quals', 'signature']
+"""
+
+_QAGENS = {}
+
+
+@evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
+class Quals(evaluate.Metric):
+    """QUALS factual-consistency metric (Nan et al., 2021)."""
+
+    def _info(self):
+        return evaluate.MetricInfo(
+            description=_DESCRIPTION,
+            citation=_CITATION,
+            inputs_description=_KWARGS_DESCRIPTION,
+            features=datasets.Features({"predictions": datasets.Value("string"), "sources": datasets.Value("string")}),
+            reference_urls=["https://arxiv.org/abs/2105.04623"],
+        )
+
+    def _model_name(self):
+        return "bundled" if self.config_name in (None, "default") else self.config_name
+
+    def _scorer(self, settings):
+        """A scorer over a QAGen cached on the module: each checkpoint loads once per process."""
+        device, dtype = settings.pop("device", None), settings.pop("dtype", None)
+        key = (self._model_name(), device, str(dtype))
+        if key not in _QAGENS:
+            _QAGENS[key] = quals.QAGen.from_pretrained(self._model_name(), device=device, dtype=dtype)
+        return quals.QualsScorer(model=_QAGENS[key], **settings)
+
+    def _compute(self, predictions, sources, return_qa_pairs=False, **settings):
+        scorer = self._scorer(settings)
+        results = scorer.score(sources, predictions, return_qa_pairs=return_qa_pairs)
+        summary = quals.corpus_summary(results)
+        output = {
+            "quals": [r.quals for r in results],
+            "mean_quals": summary["mean_quals"],
+            "num_qa_pairs": [r.num_qa_pairs for r in results],
+            "coverage": summary["coverage"],
+            "signature": scorer.signature(),
+        }
+        if return_qa_pairs:
+            output["qa_pairs"] = [r.to_dict()["qa_pairs"] for r in results]
+        return output

@@ -1,0 +1,126 @@
+"""``quals score``: formats, bad rows, kill-and-resume byte equality, and a 2-process run."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from quals.cli import main
+
+FLAGS = ["--num-beams", "6", "--num-beam-groups", "6", "--min-new-tokens", "3", "--max-new-tokens", "10", "--quiet"]
+FACTS = [("alice", "paris"), ("bob", "rome"), ("carol", "berlin"), ("dave", "madrid"), ("erin", "london"), ("frank", "paris")]
+
+
+def _rows(n=12):
+    rows = []
+    for i in range(n):
+        name, city = FACTS[i % len(FACTS)]
+        other = FACTS[(i + 1) % len(FACTS)][1]
+        source = f"{name} was born in {city} . the team played in {other} ."
+        summary = f"{name} was born in {city if i % 2 == 0 else other} ."
+        rows.append({"source": source, "summary": summary})
+    return rows
+
+
+def _write_jsonl(path, rows):
+    with open(path, "w", encoding="utf-8") as f:
+        for r in rows:
+            f.write(json.dumps(r) + "\n")
+
+
+def _cmd(model, inp, out, extra=()):
+    return ["score", "--input", str(inp), "--output", str(out), "--model", model, *FLAGS, *extra]
+
+
+def test_jsonl_csv_and_text_inputs_agree(trained_qagen_dir, tmp_path):
+    rows = _rows(4)
+    _write_jsonl(tmp_path / "in.jsonl", [{"doc": r["source"], "summ": r["summary"]} for r in rows])
+    (tmp_path / "src.txt").write_text("\n".join(r["source"] for r in rows) + "\n")
+    (tmp_path / "sum.txt").write_text("\n".join(r["summary"] for r in rows) + "\n")
+    import csv
+
+    with open(tmp_path / "in.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=["source", "summary"])
+        w.writeheader()
+        w.writerows(rows)
+    assert main(_cmd(trained_qagen_dir, tmp_path / "in.jsonl", tmp_path / "a.jsonl", ["--source-column", "doc", "--summary-column", "summ"])) == 0
+    assert main(_cmd(trained_qagen_dir, tmp_path / "in.csv", tmp_path / "b.jsonl")) == 0
+    assert main(["score", "--sources", str(tmp_path / "src.txt"), "--summaries", str(tmp_path / "sum.txt"),
+                 "--output", str(tmp_path / "c.jsonl"), "--model", trained_qagen_dir, *FLAGS]) == 0
+    a, b, c = ((tmp_path / n).read_bytes() for n in ("a.jsonl", "b.jsonl", "c.jsonl"))
+    assert a == b == c
+    records = [json.loads(line) for line in a.splitlines()]
+    assert [r["index"] for r in records] == [0, 1, 2, 3]
+    assert all(r["quals"] is not None and r["signature"].startswith("QUALS|") for r in records)
+
+
+def test_bad_rows_get_errors_and_never_cost_others_their_scores(trained_qagen_dir, tmp_path, capsys):
+    rows = _rows(3)
+    rows.insert(1, {"source": rows[0]["source"], "summary": "   "})
+    rows.insert(2, {"source": 42, "summary": "alice was born in paris ."})
+    _write_jsonl(tmp_path / "in.jsonl", rows)
+    assert main(_cmd(trained_qagen_dir, tmp_path / "in.jsonl", tmp_path / "out.jsonl")) == 0
+    records = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert "summaries[1] is empty" in records[1]["error"]
+    assert "sources[2] is int" in records[2]["error"]
+    assert all(records[i]["quals"] is not None and records[i]["error"] is None for i in (0, 3, 4))
+    assert "coverage 0.600 (3/5 scored, 0 without QA pairs, 2 errors)" in capsys.readouterr().err
+
+
+def test_missing_column_is_a_clear_error(trained_qagen_dir, tmp_path, capsys):
+    _write_jsonl(tmp_path / "in.jsonl", [{"document": "x", "summary": "y"}])
+    assert main(_cmd(trained_qagen_dir, tmp_path / "in.jsonl", tmp_path / "out.jsonl")) == 2
+    assert "no column 'source'" in capsys.readouterr().err
+
+
+def _run(args, **kwargs):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.Popen([sys.executable, "-m", "quals.cli", *args], env=env, **kwargs)
+
+
+def test_killed_run_resumes_to_identical_bytes(trained_qagen_dir, tmp_path):
+    _write_jsonl(tmp_path / "in.jsonl", _rows(10))
+    full, cut = tmp_path / "full.jsonl", tmp_path / "cut.jsonl"
+    assert _run(_cmd(trained_qagen_dir, tmp_path / "in.jsonl", full, ["--batch-size", "1"])).wait() == 0
+
+    proc = _run(_cmd(trained_qagen_dir, tmp_path / "in.jsonl", cut, ["--batch-size", "1"]))
+    deadline = time.time() + 120
+    while time.time() < deadline and (not cut.exists() or cut.read_text().count("\n") < 3):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = cut.read_text().count("\n")
+    assert 3 <= done < 10, "the kill should land mid-run"
+    with open(cut, "a") as f:  # what a write torn by the kill looks like
+        f.write('{"index": 99, "quals": -0.')
+    assert _run(_cmd(trained_qagen_dir, tmp_path / "in.jsonl", cut, ["--batch-size", "1"])).wait() == 0
+    assert cut.read_bytes() == full.read_bytes()
+
+
+def test_resume_refuses_other_inputs(trained_qagen_dir, tmp_path, capsys):
+    _write_jsonl(tmp_path / "a.jsonl", _rows(2))
+    _write_jsonl(tmp_path / "b.jsonl", _rows(3))
+    assert main(_cmd(trained_qagen_dir, tmp_path / "a.jsonl", tmp_path / "out.jsonl")) == 0
+    assert main(_cmd(trained_qagen_dir, tmp_path / "b.jsonl", tmp_path / "out.jsonl")) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert main(_cmd(trained_qagen_dir, tmp_path / "b.jsonl", tmp_path / "out.jsonl", ["--overwrite"])) == 0
+    assert (tmp_path / "out.jsonl").read_text().count("\n") == 3
+
+
+def test_two_processes_equal_one(trained_qagen_dir, tmp_path):
+    _write_jsonl(tmp_path / "in.jsonl", _rows(7))
+    one, two = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
+    assert main(_cmd(trained_qagen_dir, tmp_path / "in.jsonl", one)) == 0
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+           "--module", "quals.cli", *_cmd(trained_qagen_dir, tmp_path / "in.jsonl", two)]
+    result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert two.read_bytes() == one.read_bytes()
+    assert not list(tmp_path.glob("two.jsonl.part*"))

@@ -1,0 +1,106 @@
+"""Diverse beam search: equals transformers' beam search with one group; groups differ; lengths hold."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from quals.generation import BeamConfig, diverse_beam_search
+from quals.network import Seq2SeqNetwork
+from quals.prefix_lm import PrefixLMForQAGen
+from tiny import tiny_bart, tiny_bert_config, tiny_tokenizer
+
+START, EOS, PAD = 3, 4, 0
+TEXTS = ["alice was born in paris .", "bob won the prize in 1990 and moved to london ."]
+
+
+@pytest.fixture(scope="module")
+def tokenizer(tmp_path_factory):
+    return tiny_tokenizer(str(tmp_path_factory.mktemp("tok")))
+
+
+def _batch(tokenizer):
+    enc = tokenizer(TEXTS, return_tensors="pt", padding=True)
+    return enc["input_ids"], enc["attention_mask"]
+
+
+@pytest.mark.parametrize("seed,eos_bias", [(1, 1.5), (2, 1.0)])
+def test_one_group_equals_transformers_beam_search(tokenizer, seed, eos_bias):
+    model = tiny_bart(len(tokenizer), seed=seed, eos_bias=eos_bias)
+    ids, mask = _batch(tokenizer)
+    config = BeamConfig(num_beams=4, num_groups=1, diversity_penalty=0.0, min_new_tokens=3, max_new_tokens=30)
+    with torch.no_grad():
+        ours = diverse_beam_search(Seq2SeqNetwork(model), ids, mask, config, START, EOS)
+        ref = model.generate(
+            input_ids=ids, attention_mask=mask, num_beams=4, num_return_sequences=4, min_new_tokens=3,
+            max_new_tokens=31, length_penalty=1.0, early_stopping=False, do_sample=False, no_repeat_ngram_size=0,
+            decoder_start_token_id=START, eos_token_id=EOS, pad_token_id=PAD, output_scores=True,
+            return_dict_in_generate=True,
+        )
+    for i in range(len(TEXTS)):
+        for j in range(4):
+            expected = ref.sequences[i * 4 + j].tolist()[1:]
+            expected = expected[: expected.index(EOS) + 1]
+            assert ours[i][j].tokens == expected
+            assert len(expected) < 31, "the test needs beams that finish before the length limit"
+            assert ours[i][j].score == pytest.approx(ref.sequences_scores[i * 4 + j].item(), abs=1e-5)
+
+
+def _prefix_lm(tokenizer, seed=0, eos_bias=0.0):
+    torch.manual_seed(seed)
+    model = PrefixLMForQAGen(tiny_bert_config(len(tokenizer))).eval()
+    with torch.no_grad():
+        model.cls.predictions.bias[EOS] += eos_bias
+    return model
+
+
+def _first_tokens(hyps):
+    return [h.tokens[0] for h in hyps]
+
+
+def test_penalty_makes_groups_differ(tokenizer):
+    model = _prefix_lm(tokenizer)
+    ids, mask = _batch(tokenizer)
+    with torch.no_grad():
+        same = diverse_beam_search(model, ids, mask, BeamConfig(6, 6, 0.0, 2, 8), START, EOS)
+        diverse = diverse_beam_search(model, ids, mask, BeamConfig(6, 6, 100.0, 2, 8), START, EOS)
+    for hyps in same:  # no penalty: every group finds the same best sequence
+        assert len({tuple(h.tokens) for h in hyps}) == 1
+    for hyps in diverse:  # a huge penalty forces a different first token in every group
+        assert len(set(_first_tokens(hyps))) == 6
+
+
+@pytest.mark.parametrize("eos_bias,check", [(20.0, "min"), (-50.0, "max")])
+def test_length_limits(tokenizer, eos_bias, check):
+    model = _prefix_lm(tokenizer, eos_bias=eos_bias)
+    ids, mask = _batch(tokenizer)
+    config = BeamConfig(num_beams=4, num_groups=2, diversity_penalty=0.5, min_new_tokens=5, max_new_tokens=9)
+    with torch.no_grad():
+        results = diverse_beam_search(model, ids, mask, config, START, EOS)
+    for hyps in results:
+        assert len(hyps) == 4
+        for h in hyps:
+            assert h.tokens[-1] == EOS and EOS not in h.tokens[:-1]
+            assert 5 + 1 <= len(h.tokens) <= 9 + 1
+            assert h.score == pytest.approx(sum(h.token_scores) / len(h.tokens), abs=1e-5)
+        lengths = {len(h.tokens) for h in hyps}
+        # EOS is favoured: it comes as soon as allowed; EOS is disfavoured: it is forced at the limit.
+        assert lengths == ({6} if check == "min" else {10})
+
+
+def test_batch_and_padding_do_not_change_results(tokenizer):
+    model = _prefix_lm(tokenizer, eos_bias=2.0)
+    ids, mask = _batch(tokenizer)
+    config = BeamConfig(num_beams=4, num_groups=4, diversity_penalty=0.5, min_new_tokens=2, max_new_tokens=10)
+    with torch.no_grad():
+        together = diverse_beam_search(model, ids, mask, config, START, EOS)
+        alone = diverse_beam_search(model, ids[:1, : int(mask[0].sum())], mask[:1, : int(mask[0].sum())], config, START, EOS)
+    assert [h.tokens for h in together[0]] == [h.tokens for h in alone[0]]
+    assert [h.score for h in together[0]] == pytest.approx([h.score for h in alone[0]], abs=1e-5)
+
+
+def test_invalid_config_is_rejected():
+    with pytest.raises(ValueError, match="multiple of num_groups"):
+        BeamConfig(num_beams=10, num_groups=3)
+    with pytest.raises(ValueError, match="min_new_tokens"):
+        BeamConfig(min_new_tokens=9, max_new_tokens=8)

@@ -1,0 +1,60 @@
+"""The ``evaluate`` metric loads offline in all three ways and agrees with the scorer."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SOURCE = "alice was born in paris . bob was born in rome ."
+SUMMARIES = ["alice was born in paris .", "alice was born in rome ."]
+SETTINGS = dict(num_beams=8, num_beam_groups=8, min_new_tokens=3, max_new_tokens=12)
+
+
+@pytest.fixture()
+def offline_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_EVALUATE_OFFLINE", "1")
+    return tmp_path
+
+
+def _load_three_ways(model_dir, tmp_path, monkeypatch):
+    import evaluate
+
+    import quals
+
+    monkeypatch.chdir(REPO)
+    by_name = evaluate.load("quals", model_dir, keep_in_memory=True)
+    by_path = evaluate.load(os.path.join(REPO, "quals_metric.py"), model_dir, keep_in_memory=True)
+    monkeypatch.chdir(tmp_path)
+    by_package = evaluate.load(quals.metric_path(), model_dir, keep_in_memory=True)
+    return by_name, by_path, by_package
+
+
+def test_three_load_forms_give_the_same_scores(trained_qagen_dir, offline_home, monkeypatch):
+    import quals
+
+    modules = _load_three_ways(trained_qagen_dir, offline_home, monkeypatch)
+    outputs = [m.compute(predictions=SUMMARIES, sources=[SOURCE, SOURCE], **SETTINGS) for m in modules]
+    expected = quals.QualsScorer(trained_qagen_dir, **SETTINGS).score([SOURCE, SOURCE], SUMMARIES)
+    for out in outputs:
+        assert sorted(out) == ["coverage", "mean_quals", "num_qa_pairs", "quals", "signature"]
+        assert out["quals"] == pytest.approx([r.quals for r in expected])
+        assert out["num_qa_pairs"] == [r.num_qa_pairs for r in expected]
+        assert out["coverage"] == 1.0
+        assert out["mean_quals"] == pytest.approx(sum(out["quals"]) / 2)
+        assert out["signature"] == expected[0].signature
+    assert out["quals"][0] > out["quals"][1]
+
+
+def test_metric_card_features_and_qa_pairs(trained_qagen_dir, offline_home, monkeypatch):
+    import evaluate
+
+    metric = evaluate.load(os.path.join(REPO, "quals_metric.py"), trained_qagen_dir, keep_in_memory=True)
+    assert set(metric.features) == {"predictions", "sources"}
+    assert "Higher" in metric.description and "nan-etal-2021" in metric.citation
+    out = metric.compute(predictions=SUMMARIES[:1], sources=[SOURCE], return_qa_pairs=True, **SETTINGS)
+    pair = out["qa_pairs"][0][0]
+    assert {"question", "answer", "logprob_source", "logprob_summary", "difference", "tokens"} <= set(pair)

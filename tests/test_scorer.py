@@ -1,0 +1,99 @@
+"""QualsScorer end to end on a tiny QAGen that learned templated facts, plus its contract."""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import pytest
+
+import quals
+from quals.inputs import InputError
+
+SOURCE = "alice was born in paris . bob was born in rome ."
+SETTINGS = dict(num_beams=10, num_beam_groups=10, min_new_tokens=3, max_new_tokens=12)
+
+
+@pytest.fixture(scope="module")
+def scorer(trained_qagen_dir):
+    return quals.QualsScorer(trained_qagen_dir, **SETTINGS)
+
+
+def test_faithful_summary_beats_swapped_fact(scorer):
+    faithful, swapped = scorer.score([SOURCE, SOURCE], ["alice was born in paris .", "alice was born in rome ."])
+    assert faithful.num_qa_pairs >= 1 and swapped.num_qa_pairs >= 1
+    assert faithful.quals > swapped.quals + 0.2
+
+
+def test_qa_pairs_explain_the_score(scorer):
+    (result,) = scorer.score([SOURCE], ["alice was born in rome ."], return_qa_pairs=True)
+    assert len(result.qa_pairs) == result.num_qa_pairs
+    diffs = [p.logprob_source - p.logprob_summary for p in result.qa_pairs]
+    assert result.quals == pytest.approx(sum(diffs) / len(diffs))
+    for pair in result.qa_pairs:
+        assert pair.answer.lower() in "alice was born in rome ."
+        assert len(pair.tokens) == len(pair.token_logprobs_source) == len(pair.token_logprobs_summary)
+        assert pair.logprob_source == pytest.approx(sum(pair.token_logprobs_source) / len(pair.tokens))
+        assert pair.tokens[-1] == "[SEP]"  # EOS is scored; the decoder start token never is
+    assert "qa_pairs" in result.to_dict() and "difference" in result.to_dict()["qa_pairs"][0]
+
+
+def test_signature_names_model_settings_and_versions(scorer, trained_qagen_dir):
+    sig = scorer.signature()
+    for field in ("beams:10", "groups:10", "div:0.5", "new:3-12", "pairs:10", "cap:strict", "ns:rescore", "torch:", "transformers:", "quals:"):
+        assert field in sig
+    assert trained_qagen_dir in sig and "#" in sig
+    other = quals.QualsScorer(scorer.qagen, **{**SETTINGS, "ns_mode": "beam"})
+    assert other.signature() != sig and "ns:beam" in other.signature()
+
+
+def test_beam_mode_reuses_beam_scores(scorer):
+    beam = quals.QualsScorer(scorer.qagen, **{**SETTINGS, "ns_mode": "beam"})
+    rescored, from_beam = scorer.score([SOURCE], ["bob was born in rome ."])[0], beam.score([SOURCE], ["bob was born in rome ."])[0]
+    assert from_beam.num_qa_pairs == rescored.num_qa_pairs
+    assert from_beam.quals != pytest.approx(rescored.quals)  # the beam side carries the diversity penalty
+
+
+def test_no_pair_gives_none_and_corpus_mean_skips_it(tiny_qagen_dir):
+    random_model = quals.QualsScorer(tiny_qagen_dir, num_beams=4, num_beam_groups=4, min_new_tokens=2, max_new_tokens=6)
+    results = random_model.score([SOURCE], ["alice was born in paris ."])
+    assert results[0].quals is None and results[0].num_qa_pairs == 0
+    fake = [quals.QualsResult(-1.0, 2, "s"), quals.QualsResult(None, 0, "s"), quals.QualsResult(-3.0, 1, "s")]
+    assert quals.corpus_summary(fake) == {"mean_quals": -2.0, "coverage": pytest.approx(2 / 3), "num_scored": 2, "num_skipped": 1}
+
+
+def test_long_source_is_truncated_with_a_counted_warning(scorer, caplog):
+    long_source = SOURCE + " the city" * 200
+    with caplog.at_level(logging.WARNING, logger="quals.scorer"):
+        results = scorer.score([long_source, long_source], ["alice was born in paris .", "bob was born in rome ."])
+    assert all(r.quals is not None and math.isfinite(r.quals) for r in results)
+    assert "2 input(s) longer than the limit of 96 tokens were truncated" in caplog.text
+
+
+def test_duplicates_unicode_and_foreign_text_are_scored(scorer):
+    rows = ["alice was born in paris .", "alice was born in paris .", "alíce wäs born in pärïs ☃ .", "アリスはパリで生まれた"]
+    results = scorer.score([SOURCE] * 4, rows)
+    assert results[0].quals == results[1].quals  # duplicates: same score, both kept
+    assert all(r.quals is None or math.isfinite(r.quals) for r in results)
+
+
+@pytest.mark.parametrize(
+    "sources,summaries,message",
+    [
+        (["a"], ["a", "b"], "sources has 1 rows but summaries has 2"),
+        ("a doc", ["a"], "sources must be a list of strings"),
+        ([SOURCE], [None], r"summaries\[0\] is NoneType"),
+        ([SOURCE, "  "], ["x", "y"], r"sources\[1\] is empty or whitespace-only"),
+        ([SOURCE], [""], r"summaries\[0\] is empty"),
+    ],
+)
+def test_bad_input_is_rejected_with_row_and_fix(scorer, sources, summaries, message):
+    with pytest.raises(InputError, match=message):
+        scorer.score(sources, summaries)
+
+
+def test_bad_settings_are_rejected(trained_qagen_dir):
+    with pytest.raises(ValueError, match="ns_mode"):
+        quals.QualsScorer(trained_qagen_dir, ns_mode="clean")
+    with pytest.raises(ValueError, match="cap"):
+        quals.QualsScorer(trained_qagen_dir, cap="loose")

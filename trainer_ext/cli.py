@@ -1,0 +1,60 @@
+"""``quals-train``: the training recipes from the command line (thin over ``trainer_ext``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+
+def _qagen(args: argparse.Namespace) -> None:
+    from .qagen_recipe import QAGenRecipe, train_qagen
+
+    overrides = json.loads(args.set) if args.set else {}
+    recipe = QAGenRecipe.from_json(args.config, overrides)
+    if args.max_steps is not None:
+        recipe.training["max_steps"] = args.max_steps
+    train_qagen(recipe, args.output_dir, resume=not args.no_resume)
+
+
+def _export_qagen(args: argparse.Namespace) -> None:
+    import torch
+
+    from .qagen_recipe import QAGenRecipe, export_qagen, latest_checkpoint
+
+    recipe = QAGenRecipe.from_json(args.config)
+    checkpoint = args.checkpoint or latest_checkpoint(args.run)
+    card = open(args.model_card, encoding="utf-8").read() if args.model_card else f"# QAGen\n\nExported from {checkpoint}.\n"
+    out = export_qagen(checkpoint, args.out, recipe.format(), card, dtype=getattr(torch, args.dtype))
+    print(out)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="quals-train", description="Training recipes of QUALS.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("qagen", help="fine-tune a QAGen model on SQuAD-format data (resumes from output_dir)")
+    p.add_argument("--config", required=True, help="recipe JSON (see trainer_ext/configs/)")
+    p.add_argument("--output-dir", required=True, help="training state: checkpoints and logs")
+    p.add_argument("--max-steps", type=int, default=None, help="override training.max_steps")
+    p.add_argument("--set", default=None, help='JSON object of recipe overrides, e.g. \'{"max_train_examples": 64}\'')
+    p.add_argument("--no-resume", action="store_true", help="start over even if checkpoints exist")
+    p.set_defaults(func=_qagen)
+
+    p = sub.add_parser("export-qagen", help="turn a checkpoint into a complete QAGen folder")
+    p.add_argument("--config", required=True, help="the recipe JSON the run used")
+    p.add_argument("--run", help="run folder; its newest checkpoint is exported")
+    p.add_argument("--checkpoint", help="a specific checkpoint folder instead of --run")
+    p.add_argument("--out", required=True)
+    p.add_argument("--dtype", default="float32", choices=["float32", "float16", "bfloat16"])
+    p.add_argument("--model-card", help="Markdown file to ship as README.md")
+    p.set_defaults(func=_export_qagen)
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

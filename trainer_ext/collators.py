@@ -1,0 +1,32 @@
+"""Batch collation for QAGen training: right-pad sources and targets, mask padded labels with -100."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+IGNORE_INDEX = -100
+
+
+def pad_sequences(seqs: list[list[int]], value: int) -> torch.Tensor:
+    """Right-pad integer lists into one [batch, max_len] tensor."""
+    width = max(len(s) for s in seqs)
+    return torch.tensor([list(s) + [value] * (width - len(s)) for s in seqs], dtype=torch.long)
+
+
+@dataclass
+class QAGenCollator:
+    """Collate ``input_ids``/``decoder_input_ids``/``labels`` rows for any QAGen architecture."""
+
+    pad_token_id: int
+
+    def __call__(self, rows: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        inputs = pad_sequences([r["input_ids"] for r in rows], self.pad_token_id)
+        return {
+            "input_ids": inputs,
+            "attention_mask": (pad_sequences([[1] * len(r["input_ids"]) for r in rows], 0)),
+            "decoder_input_ids": pad_sequences([r["decoder_input_ids"] for r in rows], self.pad_token_id),
+            "labels": pad_sequences([r["labels"] for r in rows], IGNORE_INDEX),
+        }

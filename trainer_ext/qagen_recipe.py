@@ -1,0 +1,146 @@
+"""The QAGen training recipe: SQuAD-format data -> a complete QAGen folder that ``QualsScorer`` loads.
+
+Runs under plain ``python``, ``accelerate launch`` or ``torchrun`` (the Trainer builds its own
+Accelerator). Training state lives in ``output_dir`` (checkpoints, resumable); ``export_qagen`` turns the
+newest checkpoint into the shipped folder: weights, tokenizer, ``qa_format.json`` and a model card.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from transformers import AutoTokenizer, Seq2SeqTrainer, Seq2SeqTrainingArguments
+
+from quals.qa_format import PRESETS, QAFormat
+from quals.qagen import load_qagen_model, resolve_model_path
+
+from .collators import QAGenCollator
+from .qagen_data import build_examples, read_squad
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class QAGenRecipe:
+    """Everything a QAGen run needs besides the Trainer's own arguments (``training``)."""
+
+    base_model: str = "minilm"
+    architecture: str = "prefix-lm"
+    qa_format: str | dict[str, Any] = "minilm-prefix-lm"
+    train_files: list[str] = field(default_factory=list)
+    dev_file: str | None = None
+    dev_examples: int = 500
+    max_train_examples: int | None = None
+    min_window: int = 48
+    max_window: int = 160
+    seed: int = 0
+    training: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, path: str, overrides: dict[str, Any] | None = None) -> "QAGenRecipe":
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+        base_dir = os.path.dirname(os.path.abspath(path))
+        for key in ("train_files",):
+            data[key] = [_relative_to(base_dir, p) for p in data.get(key, [])]
+        if data.get("dev_file"):
+            data["dev_file"] = _relative_to(base_dir, data["dev_file"])
+        data.update(overrides or {})
+        return cls(**data)
+
+    def format(self) -> QAFormat:
+        if isinstance(self.qa_format, str):
+            if self.qa_format not in PRESETS:
+                raise ValueError(f"qa_format={self.qa_format!r}: not a preset; use one of {sorted(PRESETS)} or a dict.")
+            return PRESETS[self.qa_format]
+        return QAFormat.from_dict(self.qa_format, origin="recipe qa_format")
+
+
+def _relative_to(base_dir: str, path: str) -> str:
+    """Paths in a config file are relative to the config file, unless absolute or starting with '.'."""
+    if os.path.isabs(path) or path.startswith("./") or path.startswith("../"):
+        return path
+    return os.path.join(base_dir, path)
+
+
+def _examples(recipe: QAGenRecipe, files: list[str], tokenizer: Any, fmt: QAFormat, limit: int | None, seed: int):
+    from datasets import Dataset
+
+    rows = [row for path in files for row in read_squad(path)]
+    if limit is not None:
+        rows = rows[:limit]
+    columns = build_examples(rows, tokenizer, fmt, recipe.min_window, recipe.max_window, seed=seed)
+    skipped = columns.pop("skipped")[0]
+    logger.info("%d examples from %d rows (%d answers skipped: outside the window)", len(columns["labels"]), len(rows), skipped)
+    return Dataset.from_dict(columns)
+
+
+def train_qagen(recipe: QAGenRecipe, output_dir: str, resume: bool = True) -> Seq2SeqTrainer:
+    """Fine-tune a QAGen per ``recipe``; checkpoints go to ``output_dir`` and training resumes from them."""
+    fmt = recipe.format()
+    base = resolve_model_path(recipe.base_model)
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    fmt.validate(tokenizer)
+    model = load_qagen_model(base, fmt, init_from_base=True, tokenizer=tokenizer)
+    train = _examples(recipe, recipe.train_files, tokenizer, fmt, recipe.max_train_examples, recipe.seed)
+    dev = None
+    if recipe.dev_file:
+        dev = _examples(recipe, [recipe.dev_file], tokenizer, fmt, recipe.dev_examples, recipe.seed + 1)
+    defaults = {
+        "output_dir": output_dir,
+        "train_sampling_strategy": "group_by_length",
+        "length_column_name": "length",
+        "remove_unused_columns": False,
+        "report_to": "none",
+        "save_strategy": "steps",
+        "eval_strategy": "steps" if dev is not None else "no",
+    }
+    args = Seq2SeqTrainingArguments(**{**defaults, **recipe.training})
+    trainer = Seq2SeqTrainer(
+        model=model,
+        args=args,
+        train_dataset=train,
+        eval_dataset=dev,
+        data_collator=QAGenCollator(pad_token_id=tokenizer.convert_tokens_to_ids(fmt.pad_token)),
+        processing_class=tokenizer,
+    )
+    has_checkpoint = resume and any(d.startswith("checkpoint-") for d in os.listdir(output_dir)) if os.path.isdir(output_dir) else False
+    started = time.time()
+    trainer.train(resume_from_checkpoint=True if has_checkpoint else None)
+    logger.info("training took %.0f s", time.time() - started)
+    return trainer
+
+
+def latest_checkpoint(output_dir: str) -> str:
+    """The newest ``checkpoint-N`` folder of a run."""
+    steps = [int(d.split("-")[1]) for d in os.listdir(output_dir) if d.startswith("checkpoint-")]
+    if not steps:
+        raise FileNotFoundError(f"{output_dir!r} holds no checkpoint-N folder; train first.")
+    return os.path.join(output_dir, f"checkpoint-{max(steps)}")
+
+
+def export_qagen(
+    checkpoint: str,
+    out_dir: str,
+    fmt: QAFormat,
+    model_card: str,
+    dtype: torch.dtype = torch.float32,
+) -> str:
+    """Write a complete QAGen folder (safetensors weights, tokenizer, qa_format.json, README.md)."""
+    from quals.io_utils import atomic_write_text
+
+    tokenizer = AutoTokenizer.from_pretrained(checkpoint)
+    model = load_qagen_model(checkpoint, fmt)
+    model.to(dtype)
+    os.makedirs(out_dir, exist_ok=True)
+    model.save_pretrained(out_dir, safe_serialization=True)
+    tokenizer.save_pretrained(out_dir)
+    fmt.save(out_dir)
+    atomic_write_text(os.path.join(out_dir, "README.md"), model_card)
+    return out_dir
