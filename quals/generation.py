@@ -60,11 +60,13 @@ def diverse_beam_search(
     decoder_start_id: int,
     eos_id: int,
     context=None,
+    constraint=None,
 ) -> list[list[Hypothesis]]:
     """Decode every source of the batch; return its ``num_beams`` hypotheses, best first.
 
     At most ``max_new_tokens`` tokens come before EOS (EOS is forced after them) and at least
-    ``min_new_tokens`` (EOS is banned before). Pass ``context`` to reuse an encoding of the sources.
+    ``min_new_tokens`` (EOS is banned before). Pass ``context`` to reuse an encoding of the sources, and
+    ``constraint`` (e.g. ``AnswerSpanConstraint``) to restrict tokens per hypothesis.
     """
     n_src = input_ids.shape[0]
     groups, per_group = config.num_groups, config.num_beams // config.num_groups
@@ -93,6 +95,8 @@ def diverse_beam_search(
         logits, cache = network.decode(context, next_input, cache, group_size=config.num_beams)
         log_probs = torch.log_softmax(logits[:, -1, :].float(), dim=-1)
         vocab = log_probs.shape[-1]
+        if constraint is not None:
+            constraint.apply(log_probs, step, config.max_new_tokens)
         if step < config.min_new_tokens:
             log_probs[:, eos_id] = float("-inf")
         if step == config.max_new_tokens:
@@ -160,8 +164,11 @@ def diverse_beam_search(
             break
 
         source_rows = torch.arange(n_src * groups, device=device).view(n_src, groups, 1) * per_group
-        cache = cache.reorder((source_rows + parent.gather(2, keep)).view(rows))
+        parent_rows = (source_rows + parent.gather(2, keep)).view(rows)
+        cache = cache.reorder(parent_rows)
         next_input = running_tokens[..., -1].reshape(rows, 1)
+        if constraint is not None:
+            constraint.update(parent_rows, next_input[:, 0])
 
     results = []
     for i in range(n_src):

@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 
+from .constraints import CONSTRAINTS, AnswerSpanConstraint
 from .filtering import CAP_MODES, Candidate, filter_qa_pairs
 from .generation import BeamConfig, diverse_beam_search
 from .inputs import validate_pairs
@@ -76,6 +77,7 @@ class QualsScorer:
 
     Every argument has the paper's default. ``ns_mode="rescore"`` teacher-forces the summary side;
     ``"beam"`` takes it from the beam scores (diversity penalty included), as the reference code does.
+    ``answer_constraint="span"`` makes every answer copy a span of the summary while decoding.
     """
 
     def __init__(
@@ -92,6 +94,7 @@ class QualsScorer:
         max_qa_pairs: int = 10,
         cap: str = "strict",
         ns_mode: str = "rescore",
+        answer_constraint: str = "none",
         batch_size: int = 8,
         max_source_length: int | None = None,
     ):
@@ -99,6 +102,8 @@ class QualsScorer:
             raise ValueError(f"ns_mode={ns_mode!r}: use one of {NS_MODES}.")
         if cap not in CAP_MODES:
             raise ValueError(f"cap={cap!r}: use one of {CAP_MODES}.")
+        if answer_constraint not in CONSTRAINTS:
+            raise ValueError(f"answer_constraint={answer_constraint!r}: use one of {CONSTRAINTS}.")
         if batch_size < 1:
             raise ValueError(f"batch_size={batch_size} must be >= 1.")
         self.beam = BeamConfig(num_beams, num_beam_groups, diversity_penalty, min_new_tokens, max_new_tokens, length_penalty)
@@ -115,6 +120,7 @@ class QualsScorer:
         self.max_qa_pairs = max_qa_pairs
         self.cap = cap
         self.ns_mode = ns_mode
+        self.answer_constraint = answer_constraint
         self.batch_size = batch_size
         self._signature = make_signature(self)
 
@@ -159,12 +165,16 @@ class QualsScorer:
         summary_ids, summary_mask, truncated = qagen.encode_texts(summaries, self.max_source_length)
         self.truncations += sum(truncated)
         summary_context = qagen.network.encode(summary_ids, summary_mask)
+        summary_tokens = [qagen.source_token_ids(summary_ids[i], summary_mask[i]) for i in range(len(summaries))]
+        constraint = None
+        if self.answer_constraint == "span":
+            constraint = AnswerSpanConstraint(summary_tokens, self.beam.num_beams, ids.separator, ids.eos, qagen.device)
         hypotheses = diverse_beam_search(
-            qagen.network, summary_ids, summary_mask, self.beam, ids.decoder_start, ids.eos, context=summary_context
+            qagen.network, summary_ids, summary_mask, self.beam, ids.decoder_start, ids.eos, summary_context, constraint
         )
         work = []
         for i, hyps in enumerate(hypotheses):
-            canonical_summary = qagen.decode(qagen.source_token_ids(summary_ids[i], summary_mask[i]))
+            canonical_summary = qagen.decode(summary_tokens[i])
             kept = filter_qa_pairs(
                 [Candidate(h.tokens, h.token_scores) for h in hyps],
                 canonical_summary,

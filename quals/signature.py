@@ -28,6 +28,7 @@ def make_signature(scorer: Any) -> str:
         ("pairs", scorer.max_qa_pairs),
         ("cap", scorer.cap),
         ("ns", scorer.ns_mode),
+        ("answer", scorer.answer_constraint),
         ("src", scorer.max_source_length),
         ("dtype", str(qagen.dtype).replace("torch.", "")),
         ("device", qagen.device.type),

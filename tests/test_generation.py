@@ -104,3 +104,26 @@ def test_invalid_config_is_rejected():
         BeamConfig(num_beams=10, num_groups=3)
     with pytest.raises(ValueError, match="min_new_tokens"):
         BeamConfig(min_new_tokens=9, max_new_tokens=8)
+
+
+def _is_span(answer, tokens):
+    return any(tokens[j : j + len(answer)] == answer for j in range(len(tokens) - len(answer) + 1))
+
+
+def test_answer_span_constraint_yields_complete_pairs_copied_from_the_summary(tokenizer):
+    from quals.constraints import AnswerSpanConstraint
+    from quals.filtering import split_qa
+
+    model = _prefix_lm(tokenizer, seed=3)
+    ids, mask = _batch(tokenizer)
+    summaries = [ids[i][mask[i].bool()].tolist()[1:-1] for i in range(len(TEXTS))]
+    config = BeamConfig(num_beams=8, num_groups=8, diversity_penalty=0.5, min_new_tokens=2, max_new_tokens=10)
+    constraint = AnswerSpanConstraint(summaries, config.num_beams, separator_id=1, eos_id=EOS, device=ids.device)
+    with torch.no_grad():
+        results = diverse_beam_search(model, ids, mask, config, START, EOS, constraint=constraint)
+    for summary, hyps in zip(summaries, results):
+        assert len(hyps) == 8
+        for h in hyps:
+            parts = split_qa(h.tokens, 1, EOS)
+            assert parts is not None, h.tokens
+            assert _is_span(parts[1], summary)

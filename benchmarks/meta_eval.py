@@ -1,0 +1,105 @@
+"""Correlation of QUALS (and a lexical baseline) with human consistency judgments.
+
+Prints JSON: Pearson, Spearman and Kendall correlations with 95% bootstrap intervals, coverage, and the
+same for the share of summary bigrams found in the source (a strong baseline on extractive summaries).
+QUALS scores are written to --scores (JSONL) through the resumable corpus runner, so a killed run
+continues where it stopped.
+
+  python benchmarks/meta_eval.py --scores runs/qags_quals.jsonl             # QAGS-C, bundled model
+  python benchmarks/meta_eval.py --data judged.jsonl --doc-field document --summary-field summary \
+      --score-field human --scores runs/mine.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import warnings
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from data import DEFAULT_QAGS, load_judged_jsonl, load_qags  # noqa: E402
+
+
+def bigram_overlap(source: str, summary: str) -> float:
+    """Share of the summary's word bigrams (lower-cased) that also occur in the source."""
+    def bigrams(text: str) -> list[tuple[str, str]]:
+        words = re.findall(r"\w+", text.lower())
+        return list(zip(words, words[1:]))
+
+    summ = bigrams(summary)
+    if not summ:
+        return 0.0
+    src = set(bigrams(source))
+    return sum(b in src for b in summ) / len(summ)
+
+
+def correlations(x: list[float], y: list[float], n_boot: int = 1000, seed: int = 0) -> dict:
+    """Pearson, Spearman, Kendall with percentile bootstrap 95% intervals (resampling items)."""
+    from scipy import stats
+
+    x_arr, y_arr = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    funcs = {"pearson": stats.pearsonr, "spearman": stats.spearmanr, "kendall": stats.kendalltau}
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(x_arr), size=(n_boot, len(x_arr)))
+    out = {"n": len(x_arr)}
+    warnings.filterwarnings("ignore", message=".*constant.*")  # a resample may hold one value only
+    for name, fn in funcs.items():
+        value = float(fn(x_arr, y_arr)[0])
+        boots = [float(fn(x_arr[i], y_arr[i])[0]) for i in idx]
+        boots = [b for b in boots if np.isfinite(b)]
+        out[name] = {"r": round(value, 4), "ci95": [round(float(np.percentile(boots, 2.5)), 4), round(float(np.percentile(boots, 97.5)), 4)]}
+    return out
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", default=DEFAULT_QAGS, help="QAGS-C jsonl (default) or a judged JSONL with --*-field")
+    parser.add_argument("--doc-field")
+    parser.add_argument("--summary-field")
+    parser.add_argument("--score-field")
+    parser.add_argument("--limit", type=int)
+    parser.add_argument("--scores", required=True, help="JSONL of QUALS scores (resumed if present)")
+    parser.add_argument("--bootstrap", type=int, default=1000)
+    from quals.cli import add_scorer_flags, scorer_kwargs
+
+    add_scorer_flags(parser)
+    args = parser.parse_args(argv)
+    if args.score_field:
+        docs, sums, human = load_judged_jsonl(args.data, args.doc_field, args.summary_field, args.score_field, args.limit)
+    else:
+        docs, sums, human = load_qags(args.data, args.limit)
+
+    from quals.corpus import score_corpus
+    from quals.readers import Rows
+    from quals.scorer import QualsScorer
+
+    scorer = QualsScorer(**scorer_kwargs(args))
+    stats = score_corpus(scorer, Rows(docs, sums, args.data), args.scores, progress=True)
+    with open(args.scores, encoding="utf-8") as f:
+        records = [json.loads(line) for line in f]
+    kept = [i for i, r in enumerate(records) if r["quals"] is not None]
+    baseline = [bigram_overlap(d, s) for d, s in zip(docs, sums)]
+    report = {
+        "data": os.path.basename(args.data),
+        "summaries": len(records),
+        "signature": scorer.signature(),
+        "quals": {
+            "coverage": round(len(kept) / len(records), 4),
+            "mean_qa_pairs": round(sum(r["num_qa_pairs"] for r in records) / len(records), 2),
+            **correlations([records[i]["quals"] for i in kept], [human[i] for i in kept], args.bootstrap),
+        },
+        "bigram_overlap": correlations(baseline, human, args.bootstrap),
+        "bigram_overlap_on_quals_items": correlations([baseline[i] for i in kept], [human[i] for i in kept], args.bootstrap),
+        "seconds_per_summary_this_run": round(stats.seconds / stats.newly_scored, 3) if stats.newly_scored else None,
+    }
+    print(json.dumps(report, indent=2))
+    return report
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,62 @@
+"""Decoding constraint: after the separator, the answer must copy a contiguous span of the summary.
+
+The reference leaves unconstrained answers to the filter, which throws most of them away when QAGen is
+small. With this constraint every hypothesis that reaches EOS has an answer found in the summary (token
+for token), so far more summaries keep QA pairs. State per hypothesis: whether the separator was
+emitted, the answer length so far, and the summary positions that can continue the answer.
+"""
+
+from __future__ import annotations
+
+import torch
+
+CONSTRAINTS = ("none", "span")
+
+
+class AnswerSpanConstraint:
+    """Masks next-token log-probs so answers are spans of their own summary; EOS needs an answer."""
+
+    def __init__(self, summary_tokens: list[list[int]], hyps_per_summary: int, separator_id: int, eos_id: int, device: torch.device):
+        width = max(1, max(len(t) for t in summary_tokens))
+        self.summary = torch.full((len(summary_tokens), width), -1, dtype=torch.long, device=device)
+        for i, tokens in enumerate(summary_tokens):
+            self.summary[i, : len(tokens)] = torch.tensor(tokens, dtype=torch.long)
+        self.summary = self.summary.repeat_interleave(hyps_per_summary, dim=0)  # [rows, width]
+        self.valid = self.summary >= 0
+        rows = self.summary.shape[0]
+        self.in_answer = torch.zeros(rows, dtype=torch.bool, device=device)
+        self.answer_len = torch.zeros(rows, dtype=torch.long, device=device)
+        self.next_pos = torch.zeros(rows, width, dtype=torch.bool, device=device)  # positions that may come next
+        self.separator, self.eos = separator_id, eos_id
+
+    def apply(self, log_probs: torch.Tensor, step: int, max_new_tokens: int) -> None:
+        """In place on [rows, vocab]: inside an answer only span continuations (and EOS once non-empty).
+
+        A question still open two steps before the length limit gets the separator forced, so that
+        every hypothesis ends as a complete pair.
+        """
+        allowed = torch.zeros_like(log_probs, dtype=torch.bool)
+        ids = self.summary.clamp(min=0)
+        allowed.scatter_(1, ids, self.next_pos & self.valid)
+        allowed[:, self.eos] |= self.answer_len > 0
+        in_answer = self.in_answer[:, None]
+        # Outside an answer anything goes except EOS (a pair needs a separator and an answer).
+        outside = torch.ones_like(allowed)
+        outside[:, self.eos] = False
+        if step >= max_new_tokens - 2:
+            outside.zero_()
+            outside[:, self.separator] = True
+        keep = torch.where(in_answer, allowed, outside)
+        log_probs.masked_fill_(~keep, float("-inf"))
+
+    def update(self, parent_rows: torch.Tensor, tokens: torch.Tensor) -> None:
+        """Advance the state of the new running beams (row i continues ``parent_rows[i]`` with ``tokens[i]``)."""
+        in_answer = self.in_answer[parent_rows]
+        next_pos = self.next_pos[parent_rows]
+        matched = next_pos & (self.summary == tokens[:, None])
+        shifted = torch.zeros_like(matched)
+        shifted[:, 1:] = matched[:, :-1]
+        starts = tokens == self.separator
+        self.next_pos = torch.where(starts[:, None], self.valid, torch.where(in_answer[:, None], shifted, torch.zeros_like(shifted)))
+        self.answer_len = torch.where(in_answer, self.answer_len[parent_rows] + 1, torch.zeros_like(self.answer_len))
+        self.in_answer = in_answer | starts

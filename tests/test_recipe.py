@@ -1,0 +1,70 @@
+"""The QAGen recipe: a tiny base trains a few steps on SQuAD-format rows, resumes, and exports a QAGen
+folder that QualsScorer loads, for the prefix-LM and for bert2bert (an ordinary encoder-decoder)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+
+import pytest
+from transformers import BertModel
+
+import quals
+from facts import fact_rows
+from quals.qa_format import QAFormat
+from tiny import TINY_FORMAT, tiny_bert_config, tiny_tokenizer
+from trainer_ext.qagen_data import build_examples, read_squad, target_ids
+from trainer_ext.qagen_recipe import QAGenRecipe, export_qagen, latest_checkpoint, train_qagen
+
+
+@pytest.fixture(scope="module")
+def base_and_data(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("recipe")
+    base = str(folder / "tiny-bert")
+    tokenizer = tiny_tokenizer(base)
+    BertModel(tiny_bert_config(len(tokenizer)), add_pooling_layer=False).save_pretrained(base)
+    data = folder / "squad.jsonl"
+    with open(data, "w") as f:
+        for row in fact_rows(n=40):
+            f.write(json.dumps(row) + "\n")
+    return base, str(data), folder
+
+
+def test_examples_follow_the_qa_format(base_and_data):
+    base, data, _ = base_and_data
+    tokenizer = tiny_tokenizer(base)
+    rows = list(read_squad(data))[:5]
+    ex = build_examples(rows, tokenizer, TINY_FORMAT, min_window=64, max_window=64)
+    ids = TINY_FORMAT.validate(tokenizer)
+    for i, row in enumerate(rows):
+        question = tokenizer(row["question"], add_special_tokens=False)["input_ids"]
+        answer = tokenizer(row["answers"]["text"][0], add_special_tokens=False)["input_ids"]
+        assert ex["labels"][i] == question + [ids.separator] + answer + [ids.eos]
+        assert ex["decoder_input_ids"][i] == [ids.decoder_start] + ex["labels"][i][:-1]
+        assert ex["input_ids"][i][0] == ids.source_bos and ex["input_ids"][i][-1] == ids.source_eos
+    assert target_ids(list(range(10, 40)), [7, 8], ids, max_length=10) == list(range(10, 16)) + [ids.separator, 7, 8, ids.eos]
+
+
+@pytest.mark.parametrize("architecture", ["prefix-lm", "encoder-decoder"])
+def test_train_resume_export_and_score(base_and_data, architecture):
+    base, data, folder = base_and_data
+    fmt = dataclasses.replace(TINY_FORMAT, architecture=architecture)
+    run = str(folder / f"run-{architecture}")
+    recipe = QAGenRecipe(
+        base_model=base, architecture=architecture, qa_format=fmt.to_dict(), train_files=[data], dev_file=data,
+        dev_examples=8, min_window=64, max_window=64,
+        training={"per_device_train_batch_size": 4, "max_steps": 2, "save_steps": 2, "eval_steps": 2,
+                  "learning_rate": 1e-3, "use_cpu": True, "report_to": "none", "logging_steps": 1},
+    )
+    first = train_qagen(recipe, run)
+    assert first.state.global_step == 2 and latest_checkpoint(run).endswith("checkpoint-2")
+    recipe.training["max_steps"] = 3
+    resumed = train_qagen(recipe, run)
+    assert resumed.state.global_step == 3  # continued from checkpoint-2, not from scratch
+    assert len(resumed.state.log_history) > 0 and latest_checkpoint(run).endswith("checkpoint-3")
+    out = export_qagen(latest_checkpoint(run), str(folder / f"qagen-{architecture}"), fmt, "# tiny QAGen\n")
+    assert QAFormat.load(out) == fmt and os.path.exists(os.path.join(out, "model.safetensors"))
+    scorer = quals.QualsScorer(out, num_beams=4, num_beam_groups=4, min_new_tokens=2, max_new_tokens=6, answer_constraint="span")
+    (result,) = scorer.score(["alice was born in paris ."], ["alice was born in paris ."])
+    assert result.num_qa_pairs >= 1 and result.quals is not None  # the span constraint guarantees valid pairs
