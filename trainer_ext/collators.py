@@ -30,3 +30,25 @@ class QAGenCollator:
             "decoder_input_ids": pad_sequences([r["decoder_input_ids"] for r in rows], self.pad_token_id),
             "labels": pad_sequences([r["labels"] for r in rows], IGNORE_INDEX),
         }
+
+
+NEGATIVE_LABELS = "negative_labels"
+
+
+@dataclass
+class ConSeqCollator:
+    """Pad sources, positive summaries and negative summaries separately (labels with -100)."""
+
+    pad_token_id: int
+
+    def __call__(self, rows: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        batch = {
+            "input_ids": pad_sequences([r["input_ids"] for r in rows], self.pad_token_id),
+            "attention_mask": pad_sequences([[1] * len(r["input_ids"]) for r in rows], 0),
+            "labels": pad_sequences([r["labels"] for r in rows], IGNORE_INDEX),
+        }
+        if all(r.get(NEGATIVE_LABELS) for r in rows):
+            batch[NEGATIVE_LABELS] = pad_sequences([r[NEGATIVE_LABELS] for r in rows], IGNORE_INDEX)
+        elif any(r.get(NEGATIVE_LABELS) for r in rows):
+            raise ValueError("some rows of the batch have negative_labels and some do not; give every row one or none.")
+        return batch

@@ -1,0 +1,151 @@
+"""CONSEQ fine-tuning: a ``Seq2SeqTrainer`` whose loss adds unlikelihood on negative summaries.
+
+Each example holds a document (``input_ids``), its positive summary (``labels``, from S+) and optionally
+a negative summary (``negative_labels``, from S-). Positive and negative go through the model in one
+concatenated batch. The loss is normalised by the number of positive plus negative target tokens of the
+whole optimizer step (all accumulation steps, all processes), so accumulation and data parallelism do
+not change the gradients.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from transformers import Seq2SeqTrainer, Seq2SeqTrainingArguments
+
+from .collators import IGNORE_INDEX, NEGATIVE_LABELS
+from .conseq_loss import summarize, token_losses
+
+LOSS_VARIANTS = ("token", "sequence")
+
+
+@dataclass
+class ConSeqConfig(Seq2SeqTrainingArguments):
+    """Training arguments plus the CONSEQ loss settings (the paper's: token level, epsilon 0.1)."""
+
+    label_smoothing_factor: float = field(default=0.1, metadata={"help": "epsilon of both loss terms"})
+    unlikelihood_weight: float = field(default=1.0, metadata={"help": "weight of the negative (S-) term"})
+    loss_variant: str = field(default="token", metadata={"help": "'token' (reference code) or 'sequence' (paper's formula)"})
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.loss_variant not in LOSS_VARIANTS:
+            raise ValueError(f"loss_variant={self.loss_variant!r}: use one of {LOSS_VARIANTS}.")
+        if self.unlikelihood_weight < 0:
+            raise ValueError(f"unlikelihood_weight={self.unlikelihood_weight} must be >= 0.")
+
+
+def _pad_to(labels: torch.Tensor, width: int) -> torch.Tensor:
+    return F.pad(labels, (0, width - labels.shape[1]), value=IGNORE_INDEX)
+
+
+def sequence_losses(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-sequence ``-log p(y|x)`` and ``-log(1 - p(y|x))`` (the paper's sequence-level terms)."""
+    mask = labels != IGNORE_INDEX
+    logp = torch.log_softmax(logits.float(), -1).gather(-1, labels.masked_fill(~mask, 0)[..., None]).squeeze(-1)
+    seq_logp = (logp * mask).sum(-1)
+    return -seq_logp, -torch.log(torch.clamp(-torch.expm1(seq_logp), min=1e-20))
+
+
+class ConSeqTrainer(Seq2SeqTrainer):
+    """Likelihood on S+ and unlikelihood on S- in one readable ``compute_loss``; logs both parts."""
+
+    loss_is_scaled_for_ga = True  # compute_loss divides by the token count of the whole optimizer step
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.model_accepts_loss_kwargs = False
+        self.label_smoother = None  # compute_loss applies args.label_smoothing_factor to both terms
+        self._stats: dict[str, dict[str, list[float]]] = {"train": defaultdict(list), "eval": defaultdict(list)}
+
+    def _set_signature_columns_if_needed(self) -> None:
+        if self._signature_columns is None:
+            self._signature_columns = ["input_ids", "attention_mask", "labels", NEGATIVE_LABELS]
+
+    def _get_num_items_in_batch(self, batch_samples: list, device: torch.device) -> torch.Tensor | None:
+        """Positive plus negative target tokens over the accumulated micro-batches and all processes."""
+        if self.args.loss_variant == "sequence":
+            count = sum(len(b["labels"]) + (len(b[NEGATIVE_LABELS]) if NEGATIVE_LABELS in b else 0) for b in batch_samples)
+        else:
+            count = sum(
+                int((b["labels"] != IGNORE_INDEX).sum())
+                + (int((b[NEGATIVE_LABELS] != IGNORE_INDEX).sum()) if NEGATIVE_LABELS in b else 0)
+                for b in batch_samples
+            )
+        total = torch.tensor(count, device=device)
+        if self.args.world_size > 1:
+            total = self.accelerator.gather(total).sum()
+        return total
+
+    def _forward_pairs(self, model: torch.nn.Module, inputs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Logits for positives and negatives from one forward over the concatenated batch."""
+        positives, negatives = inputs["labels"], inputs.get(NEGATIVE_LABELS)
+        labels, copies = positives, 1
+        if negatives is not None:
+            width = max(positives.shape[1], negatives.shape[1])
+            labels, copies = torch.cat([_pad_to(positives, width), _pad_to(negatives, width)]), 2
+        decoder_input_ids = self.accelerator.unwrap_model(model).prepare_decoder_input_ids_from_labels(labels=labels)
+        logits = model(
+            input_ids=inputs["input_ids"].repeat(copies, 1),
+            attention_mask=inputs["attention_mask"].repeat(copies, 1),
+            decoder_input_ids=decoder_input_ids,
+        ).logits
+        if negatives is None:
+            return logits, None
+        n = positives.shape[0]
+        return logits[:n, : positives.shape[1]], logits[n:, : negatives.shape[1]]
+
+    def compute_loss(
+        self,
+        model: torch.nn.Module,
+        inputs: dict[str, torch.Tensor],
+        return_outputs: bool = False,
+        num_items_in_batch: torch.Tensor | None = None,
+    ):
+        """(sum of S+ token losses + weight * sum of S- token losses) / (S+ tokens + S- tokens)."""
+        pos_logits, neg_logits = self._forward_pairs(model, inputs)
+        negatives = inputs.get(NEGATIVE_LABELS)
+        parts = token_losses(pos_logits, inputs["labels"], neg_logits, negatives, self.args.label_smoothing_factor)
+        if self.args.loss_variant == "sequence":
+            pos_seq, _ = sequence_losses(pos_logits, inputs["labels"])
+            total = pos_seq.sum()
+            local_count = pos_seq.numel()
+            if neg_logits is not None:
+                _, neg_seq = sequence_losses(neg_logits, negatives)
+                total = total + self.args.unlikelihood_weight * neg_seq.sum()
+                local_count += neg_seq.numel()
+        else:
+            total = parts["pos_sum"] + self.args.unlikelihood_weight * parts["neg_sum"]
+            local_count = parts["pos_tokens"] + parts["neg_tokens"]
+        if num_items_in_batch is None:  # evaluation: this batch alone
+            loss = total / max(int(local_count), 1)
+        else:  # DDP averages gradients over processes, so scale the global-count normalisation back up
+            loss = total / num_items_in_batch.clamp(min=1) * self.accelerator.num_processes
+        mode = "train" if model.training else "eval"
+        for key, value in summarize(parts).items():
+            self._stats[mode][key].append(value)
+        return (loss, {"pos_logits": pos_logits, "neg_logits": neg_logits}) if return_outputs else loss
+
+    def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None, **gen_kwargs):
+        """Loss with negatives when only the loss is asked; generation metrics see the positives only."""
+        inputs = self._prepare_inputs(inputs)
+        if prediction_loss_only or not self.args.predict_with_generate:
+            with torch.no_grad():
+                loss = self.compute_loss(model, inputs)
+            return loss.detach(), None, None
+        inputs = {k: v for k, v in inputs.items() if k != NEGATIVE_LABELS}
+        return super().prediction_step(model, inputs, prediction_loss_only, ignore_keys=ignore_keys, **gen_kwargs)
+
+    def log(self, logs: dict[str, float], *args: Any, **kwargs: Any) -> None:
+        """Add the mean positive loss, negative loss and negative-token probability since the last log."""
+        mode = "eval" if any(k.startswith("eval_") for k in logs) else "train"
+        prefix = "eval_" if mode == "eval" else ""
+        for key, values in self._stats[mode].items():
+            if values:
+                logs[f"{prefix}{key}"] = round(sum(values) / len(values), 6)
+        self._stats[mode].clear()
+        super().log(logs, *args, **kwargs)
