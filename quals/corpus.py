@@ -60,7 +60,8 @@ def count_complete_lines(path: str) -> int:
     return count
 
 
-def _append(path: str, records: list[dict[str, Any]]) -> None:
+def append_jsonl(path: str, records: list[dict[str, Any]]) -> None:
+    """Append records as JSON lines and fsync, so a completed call survives a kill."""
     with open(path, "a", encoding="utf-8") as f:
         f.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
         f.flush()
@@ -154,7 +155,7 @@ def score_corpus(
     started = time.time()
     for start in range(lo + done_before[rank], hi, scorer.batch_size):
         indices = list(range(start, min(start + scorer.batch_size, hi)))
-        _append(parts[rank], _score_rows(scorer, rows, indices, with_pairs))
+        append_jsonl(parts[rank], _score_rows(scorer, rows, indices, with_pairs))
         bar.update(len(indices))
     bar.close()
     if barrier:

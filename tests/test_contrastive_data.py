@@ -1,0 +1,99 @@
+"""The CONSEQ data builder: selection on hand-made scores, ROUGE, an end-to-end build, and resume."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import quals
+import trainer_ext.contrastive_data as cd
+from facts import fact
+from tiny import tiny_bart, tiny_tokenizer
+from trainer_ext.contrastive_data import ContrastiveConfig, build_contrastive_dataset, select_pairs
+from trainer_ext.rouge import rouge_ensemble, rouge_scores
+
+
+def test_select_pairs_follows_the_reference_rules():
+    samples = [
+        [-0.1, -2.0, None],  # doc 0: negative is sample 1 (-2.0)
+        [None, None, None],  # doc 1: no scored sample, never selected
+        [-0.5, -0.4, -0.3],  # doc 2: negative -0.5
+        [-3.0, -0.2, -0.1],  # doc 3: negative -3.0
+        [-1.0, -1.5, -0.1],  # doc 4: negative -1.5
+    ]
+    references = [0.2, 0.9, -0.1, 0.5, None]
+    # round(0.6 * 5) = 3: lowest negatives {3, 0, 4}; highest references {1, 3, 0}; intersection {0, 3}.
+    assert select_pairs(samples, references, 0.6, 0.6) == [(0, 1), (3, 0)]
+    assert select_pairs(samples, references, 1.0, 1.0) == [(0, 1), (2, 0), (3, 0)]
+    with pytest.raises(ValueError, match="reference scores"):
+        select_pairs(samples, references[:2])
+
+
+def test_rouge_known_values():
+    scores = rouge_scores("the cat sat on the mat", "the cat lay on the mat")
+    assert scores["rouge1"] == pytest.approx(5 / 6)
+    assert scores["rouge2"] == pytest.approx(3 / 5)
+    assert scores["rougeL"] == pytest.approx(5 / 6)
+    assert rouge_ensemble("a b", "c d") == 0.0
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    names, cities = ["alice", "bob", "carol", "dave", "erin"], ["paris", "rome", "berlin", "madrid", "london"]
+    documents = [f"{fact(n, c)} the team played in {cities[i - 1]} ." for i, (n, c) in enumerate(zip(names, cities))]
+    references = [fact(n, c) for n, c in zip(names, cities)]
+    tokenizer = tiny_tokenizer(str(tmp_path_factory.mktemp("tok")))
+    return documents, references, tiny_bart(len(tokenizer), seed=0, eos_bias=1.0), tokenizer
+
+
+CONFIG = dict(num_samples=3, min_new_tokens=3, max_new_tokens=8, batch_size=2, negative_ratio=0.6, positive_ratio=0.6)
+
+
+def test_build_with_quals_selects_lowest_samples_and_saves(corpus, trained_qagen_dir, tmp_path):
+    documents, references, summarizer, tokenizer = corpus
+    scorer = quals.QualsScorer(trained_qagen_dir, num_beams=6, num_beam_groups=6, min_new_tokens=3, max_new_tokens=10, answer_constraint="span")
+    data = build_contrastive_dataset(documents, references, summarizer, tokenizer, str(tmp_path), ContrastiveConfig(**CONFIG), scorer)
+    samples = [json.loads(line)["samples"] for line in open(tmp_path / "samples.jsonl")]
+    scores = [json.loads(line)["quals"] for line in open(tmp_path / "sample_scores.jsonl")]
+    assert len(samples) == 5 and all(len(s) == 3 for s in samples) and len(scores) == 15
+    assert 1 <= len(data) <= 3
+    for row in data:
+        d = row["index"]
+        doc_scores = [s for s in scores[d * 3 : d * 3 + 3] if s is not None]
+        assert row["negative_score"] == min(doc_scores)
+        assert row["negative"] == samples[d][scores[d * 3 : d * 3 + 3].index(row["negative_score"])]
+        assert row["positive"] == references[d] and row["document"] == documents[d]
+    from datasets import load_from_disk
+
+    assert load_from_disk(str(tmp_path / "dataset"))["negative"] == data["negative"]
+
+
+def test_rouge_selection_needs_no_scorer(corpus, tmp_path):
+    documents, references, summarizer, tokenizer = corpus
+    data = build_contrastive_dataset(documents, references, summarizer, tokenizer, str(tmp_path), ContrastiveConfig(**{**CONFIG, "metric": "rouge"}))
+    assert len(data) == 3  # round(0.6 * 5) lowest-ROUGE negatives; every reference is a candidate
+    assert all(row["positive_score"] == 1.0 for row in data)
+
+
+def test_sampling_resumes_after_a_crash_without_loss_or_repeats(corpus, tmp_path, monkeypatch):
+    documents, _, summarizer, tokenizer = corpus
+    config = ContrastiveConfig(**CONFIG)
+    cd.sample_summaries(summarizer, tokenizer, documents, str(tmp_path / "full.jsonl"), config, progress=False)
+
+    calls = {"n": 0}
+    real_append = cd.append_jsonl
+
+    def crash_after_first_batch(path, records):
+        if calls["n"] == 1:
+            raise KeyboardInterrupt("killed")
+        calls["n"] += 1
+        real_append(path, records)
+
+    monkeypatch.setattr(cd, "append_jsonl", crash_after_first_batch)
+    with pytest.raises(KeyboardInterrupt):
+        cd.sample_summaries(summarizer, tokenizer, documents, str(tmp_path / "cut.jsonl"), config, progress=False)
+    monkeypatch.setattr(cd, "append_jsonl", real_append)
+    assert (tmp_path / "cut.jsonl").read_text().count("\n") == 2
+    cd.sample_summaries(summarizer, tokenizer, documents, str(tmp_path / "cut.jsonl"), config, progress=False)
+    assert (tmp_path / "cut.jsonl").read_bytes() == (tmp_path / "full.jsonl").read_bytes()

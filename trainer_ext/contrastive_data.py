@@ -1,0 +1,195 @@
+"""Build the CONSEQ training set: S+ (confident references) and S- (clearly inconsistent samples).
+
+For every training document a summarizer samples K summaries (top-k 50, temperature 1); QUALS scores
+each sample and the reference; per document the negative is the lowest-scoring sample that has a score;
+documents kept are those in the bottom ``negative_ratio`` by negative score and in the top
+``positive_ratio`` by reference score (spec Part 1 item 7). ``metric="rouge"`` selects negatives by their
+ROUGE-1/2/L ensemble against the reference instead (the paper's baseline; every reference is then a
+positive candidate).
+
+Every stage writes JSONL in ``work_dir`` batch by batch and resumes from it: samples, then QUALS of the
+samples and of the references (through the sharded, resumable corpus runner).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from quals.corpus import append_jsonl, count_complete_lines, score_corpus
+from quals.readers import Rows
+
+from .rouge import rouge_ensemble
+
+logger = logging.getLogger(__name__)
+METRICS = ("quals", "rouge")
+
+
+@dataclass
+class ContrastiveConfig:
+    """Sampling and selection settings; the defaults are the paper's."""
+
+    num_samples: int = 6
+    top_k: int = 50
+    temperature: float = 1.0
+    min_new_tokens: int = 10
+    max_new_tokens: int = 60
+    max_source_length: int = 512
+    negative_ratio: float = 0.3
+    positive_ratio: float = 0.3
+    metric: str = "quals"
+    batch_size: int = 4
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.metric not in METRICS:
+            raise ValueError(f"metric={self.metric!r}: use one of {METRICS}.")
+        for name in ("negative_ratio", "positive_ratio"):
+            if not 0 < getattr(self, name) <= 1:
+                raise ValueError(f"{name}={getattr(self, name)} must be in (0, 1].")
+        if self.num_samples < 1:
+            raise ValueError(f"num_samples={self.num_samples} must be >= 1.")
+
+
+def select_pairs(
+    sample_scores: Sequence[Sequence[float | None]],
+    reference_scores: Sequence[float | None],
+    negative_ratio: float = 0.3,
+    positive_ratio: float = 0.3,
+) -> list[tuple[int, int]]:
+    """``(document, negative sample)`` pairs in document order, per the reference's selection.
+
+    A document's negative is its lowest-scoring scored sample. Keep the ``round(negative_ratio * N)``
+    documents with the lowest negative score and the ``round(positive_ratio * N)`` with the highest
+    reference score (N = all documents; unscored ones sort last in both lists); return the intersection.
+    """
+    n = len(reference_scores)
+    if len(sample_scores) != n:
+        raise ValueError(f"{len(sample_scores)} documents of sample scores but {n} reference scores.")
+    negatives: dict[int, tuple[float, int]] = {}
+    for doc, scores in enumerate(sample_scores):
+        scored = [(s, k) for k, s in enumerate(scores) if s is not None]
+        if scored:
+            negatives[doc] = min(scored)
+    by_negative = sorted(negatives, key=lambda d: (negatives[d][0], d))[: round(negative_ratio * n)]
+    with_reference = [d for d in range(n) if reference_scores[d] is not None]
+    by_reference = sorted(with_reference, key=lambda d: (-reference_scores[d], d))[: round(positive_ratio * n)]
+    keep = set(by_negative) & set(by_reference)
+    return [(d, negatives[d][1]) for d in sorted(keep)]
+
+
+def sample_summaries(
+    model: Any, tokenizer: Any, documents: Sequence[str], path: str, config: ContrastiveConfig, progress: bool = True
+) -> list[list[str]]:
+    """K sampled summaries per document, appended to ``path`` batch by batch (resumes from it)."""
+    from tqdm.auto import tqdm
+
+    done = count_complete_lines(path)
+    model.eval()
+    device = next(model.parameters()).device
+    truncated = 0
+    bar = tqdm(total=len(documents), initial=done, unit="doc", desc="sampling", disable=not progress)
+    for start in range(done, len(documents), config.batch_size):
+        batch = list(documents[start : start + config.batch_size])
+        full = tokenizer(batch)["input_ids"]
+        truncated += sum(len(ids) > config.max_source_length for ids in full)
+        enc = tokenizer(batch, truncation=True, max_length=config.max_source_length, padding=True, return_tensors="pt")
+        enc = {k: enc[k].to(device) for k in ("input_ids", "attention_mask")}
+        torch.manual_seed(config.seed + start)  # the same batch samples the same summaries after a resume
+        with torch.no_grad():
+            out = model.generate(
+                **enc, do_sample=True, top_k=config.top_k, top_p=1.0, temperature=config.temperature,
+                num_return_sequences=config.num_samples, min_new_tokens=config.min_new_tokens,
+                max_new_tokens=config.max_new_tokens, num_beams=1,
+            )
+        texts = [t.strip() for t in tokenizer.batch_decode(out, skip_special_tokens=True)]
+        k = config.num_samples
+        append_jsonl(path, [{"index": start + i, "samples": texts[i * k : (i + 1) * k]} for i in range(len(batch))])
+        bar.update(len(batch))
+    bar.close()
+    if truncated:
+        logger.warning("%d document(s) longer than %d tokens were truncated for sampling.", truncated, config.max_source_length)
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line)["samples"] for line in f]
+
+
+def _quals_scores(scorer: Any, sources: list[str], summaries: list[str], path: str, rank: int, world: int, barrier: Any) -> list[float | None]:
+    score_corpus(scorer, Rows(sources, summaries, path), path, rank=rank, world_size=world, barrier=barrier, progress=rank == 0)
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line)["quals"] for line in f]
+
+
+def build_contrastive_dataset(
+    documents: Sequence[str],
+    references: Sequence[str],
+    summarizer: Any,
+    tokenizer: Any,
+    work_dir: str,
+    config: ContrastiveConfig | None = None,
+    scorer: Any = None,
+    rank: int = 0,
+    world_size: int = 1,
+    barrier: Any = None,
+):
+    """Sample, score and select; save and return a ``datasets.Dataset`` of (document, positive, negative).
+
+    ``scorer`` is a ``quals.QualsScorer`` (needed when ``config.metric == "quals"``). Re-running with the
+    same ``work_dir`` resumes each stage where it stopped. Under several processes, sampling runs on
+    rank 0 and scoring is sharded.
+    """
+    from datasets import Dataset
+
+    config = config or ContrastiveConfig()
+    if len(documents) != len(references):
+        raise ValueError(f"{len(documents)} documents but {len(references)} references; pass one reference per document.")
+    if config.metric == "quals" and scorer is None:
+        raise ValueError("metric='quals' needs scorer=quals.QualsScorer(...).")
+    os.makedirs(work_dir, exist_ok=True)
+    samples_path = os.path.join(work_dir, "samples.jsonl")
+    if rank == 0:
+        sample_summaries(summarizer, tokenizer, documents, samples_path, config)
+    if barrier:
+        barrier()
+    with open(samples_path, encoding="utf-8") as f:
+        samples = [json.loads(line)["samples"] for line in f]
+    k = config.num_samples
+    if config.metric == "quals":
+        flat = _quals_scores(
+            scorer, [d for d in documents for _ in range(k)], [s for row in samples for s in row],
+            os.path.join(work_dir, "sample_scores.jsonl"), rank, world_size, barrier,
+        )
+        sample_scores = [flat[i * k : (i + 1) * k] for i in range(len(documents))]
+        reference_scores = _quals_scores(
+            scorer, list(documents), list(references), os.path.join(work_dir, "reference_scores.jsonl"), rank, world_size, barrier
+        )
+        positive_ratio = config.positive_ratio
+    else:
+        sample_scores = [[rouge_ensemble(s, ref) for s in row] for row, ref in zip(samples, references)]
+        reference_scores = [1.0] * len(documents)  # a reference against itself: every one is a candidate
+        positive_ratio = 1.0
+    pairs = select_pairs(sample_scores, reference_scores, config.negative_ratio, positive_ratio)
+    dataset = Dataset.from_dict(
+        {
+            "index": [d for d, _ in pairs],
+            "document": [documents[d] for d, _ in pairs],
+            "positive": [references[d] for d, _ in pairs],
+            "negative": [samples[d][j] for d, j in pairs],
+            "positive_score": [reference_scores[d] for d, _ in pairs],
+            "negative_score": [sample_scores[d][j] for d, j in pairs],
+        }
+    )
+    if rank == 0:
+        final, tmp = os.path.join(work_dir, "dataset"), os.path.join(work_dir, "dataset.tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        dataset.save_to_disk(tmp)
+        shutil.rmtree(final, ignore_errors=True)
+        os.replace(tmp, final)
+    logger.info("%d of %d documents selected (metric %s)", len(pairs), len(documents), config.metric)
+    return dataset
