@@ -34,7 +34,7 @@ def scorer_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     return {p.name: getattr(args, p.name) for p in _scorer_settings()}
 
 
-def _distributed() -> tuple[int, int, Any, str | None]:
+def distributed_context() -> tuple[int, int, Any, str | None]:
     """(rank, world size, barrier, device) from torchrun/accelerate's environment; gloo for the barrier."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world == 1:
@@ -56,7 +56,7 @@ def _score(args: argparse.Namespace) -> int:
     from .scorer import QualsScorer
 
     rows = read_rows(args.input, args.sources, args.summaries, args.source_column, args.summary_column)
-    rank, world, barrier, device = _distributed()
+    rank, world, barrier, device = distributed_context()
     kwargs = scorer_kwargs(args)
     if device and not kwargs.get("device"):
         kwargs["device"] = device

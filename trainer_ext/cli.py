@@ -30,6 +30,50 @@ def _export_qagen(args: argparse.Namespace) -> None:
     print(out)
 
 
+def _mle(args: argparse.Namespace) -> None:
+    from .summarization import SummarizerRecipe, train_summarizer
+
+    recipe = SummarizerRecipe.from_json(args.config)
+    documents, references = recipe.rows("train")
+    train_summarizer(recipe, recipe.mle_training, args.output_dir, recipe.base_model, True, (documents, references, None))
+
+
+def _build_contrastive(args: argparse.Namespace) -> None:
+    from quals.cli import distributed_context
+
+    from .contrastive_data import build_contrastive_dataset
+    from .summarization import SummarizerRecipe, load_summarizer
+
+    recipe = SummarizerRecipe.from_json(args.config)
+    config = recipe.contrastive_config()
+    rank, world, barrier, device = distributed_context()
+    model, tokenizer = load_summarizer(args.summarizer)
+    if device:
+        model.to(device)
+    scorer = None
+    if config.metric == "quals":
+        from quals import QualsScorer
+
+        scorer = QualsScorer(**{"device": device, **recipe.quals})
+    documents, references = recipe.rows("train")
+    data = build_contrastive_dataset(documents, references, model, tokenizer, args.work_dir, config, scorer, rank, world, barrier)
+    if rank == 0:
+        print(f"{len(data)} of {len(documents)} documents selected -> {args.work_dir}/dataset")
+
+
+def _conseq(args: argparse.Namespace) -> None:
+    from datasets import load_from_disk
+
+    from .summarization import SummarizerRecipe, train_summarizer
+
+    recipe = SummarizerRecipe.from_json(args.config)
+    data = load_from_disk(args.data)
+    train_summarizer(
+        recipe, recipe.conseq_training, args.output_dir, args.summarizer, False,
+        (data["document"], data["positive"], data["negative"]),
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="quals-train", description="Training recipes of QUALS.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -50,6 +94,24 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--dtype", default="float32", choices=["float32", "float16", "bfloat16"])
     p.add_argument("--model-card", help="Markdown file to ship as README.md")
     p.set_defaults(func=_export_qagen)
+
+    p = sub.add_parser("mle", help="CONSEQ stage 1: fine-tune an MLE summarizer (resumes from output_dir)")
+    p.add_argument("--config", required=True, help="summarizer recipe JSON (see trainer_ext/configs/)")
+    p.add_argument("--output-dir", required=True)
+    p.set_defaults(func=_mle)
+
+    p = sub.add_parser("build-contrastive", help="CONSEQ stage 2: sample, score with QUALS, select S+/S- (resumable)")
+    p.add_argument("--config", required=True)
+    p.add_argument("--summarizer", required=True, help="the MLE summarizer folder (output-dir/final)")
+    p.add_argument("--work-dir", required=True, help="samples, scores and the dataset; re-run to resume")
+    p.set_defaults(func=_build_contrastive)
+
+    p = sub.add_parser("conseq", help="CONSEQ stage 3: fine-tune with likelihood on S+ and unlikelihood on S-")
+    p.add_argument("--config", required=True)
+    p.add_argument("--summarizer", required=True, help="the MLE summarizer folder to start from")
+    p.add_argument("--data", required=True, help="work-dir/dataset from build-contrastive")
+    p.add_argument("--output-dir", required=True)
+    p.set_defaults(func=_conseq)
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)

@@ -68,10 +68,10 @@ def conseq_loss(
 
 
 def summarize(parts: dict[str, torch.Tensor]) -> dict[str, float]:
-    """Per-token means of a ``token_losses`` result, for logging."""
-    pos, neg = max(int(parts["pos_tokens"]), 1), max(int(parts["neg_tokens"]), 1)
-    return {
-        "pos_loss": parts["pos_sum"].item() / pos,
-        "neg_loss": parts["neg_sum"].item() / neg,
-        "neg_token_prob": parts["neg_prob_sum"].item() / neg,
-    }
+    """Per-token means of a ``token_losses`` result, for logging (negative ones only when there are any)."""
+    stats = {"pos_loss": parts["pos_sum"].item() / max(int(parts["pos_tokens"]), 1)}
+    neg = int(parts["neg_tokens"])
+    if neg:
+        stats["neg_loss"] = parts["neg_sum"].item() / neg
+        stats["neg_token_prob"] = parts["neg_prob_sum"].item() / neg
+    return stats

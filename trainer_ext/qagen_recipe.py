@@ -48,9 +48,9 @@ class QAGenRecipe:
             data = json.load(f)
         base_dir = os.path.dirname(os.path.abspath(path))
         for key in ("train_files",):
-            data[key] = [_relative_to(base_dir, p) for p in data.get(key, [])]
+            data[key] = [relative_to(base_dir, p) for p in data.get(key, [])]
         if data.get("dev_file"):
-            data["dev_file"] = _relative_to(base_dir, data["dev_file"])
+            data["dev_file"] = relative_to(base_dir, data["dev_file"])
         data.update(overrides or {})
         return cls(**data)
 
@@ -62,7 +62,7 @@ class QAGenRecipe:
         return QAFormat.from_dict(self.qa_format, origin="recipe qa_format")
 
 
-def _relative_to(base_dir: str, path: str) -> str:
+def relative_to(base_dir: str, path: str) -> str:
     """Paths in a config file are relative to the config file, unless absolute or starting with '.'."""
     if os.path.isabs(path) or path.startswith("./") or path.startswith("../"):
         return path

@@ -1,0 +1,50 @@
+"""The three CONSEQ commands end to end on tiny local models: mle -> build-contrastive -> conseq."""
+
+from __future__ import annotations
+
+import json
+
+from datasets import load_from_disk
+from transformers import BertModel
+
+from facts import fact
+from tiny import tiny_bert_config, tiny_tokenizer
+from trainer_ext.cli import main
+from trainer_ext.summarization import load_summarizer
+
+SMALL = {"per_device_train_batch_size": 4, "max_steps": 2, "logging_steps": 1, "learning_rate": 1e-3, "use_cpu": True, "save_strategy": "steps", "save_steps": 2}
+
+
+def test_mle_build_conseq(tmp_path, trained_qagen_dir):
+    base = str(tmp_path / "base")
+    tokenizer = tiny_tokenizer(base)
+    BertModel(tiny_bert_config(len(tokenizer)), add_pooling_layer=False).save_pretrained(base)
+    names, cities = ["alice", "bob", "carol", "dave", "erin", "frank"], ["paris", "rome", "berlin", "madrid", "london", "paris"]
+    with open(tmp_path / "data.jsonl", "w") as f:
+        for n, c in zip(names, cities):
+            f.write(json.dumps({"document": f"{fact(n, c)} the team played in rome .", "reference": fact(n, c)}) + "\n")
+    config = {
+        "base_model": base, "data_file": str(tmp_path / "data.jsonl"), "train_rows": [0, 5], "eval_rows": [5, 6],
+        "max_source_length": 32, "max_target_length": 12,
+        "mle_training": SMALL, "conseq_training": {**SMALL, "learning_rate": 1e-4},
+        "contrastive": {"num_samples": 2, "min_new_tokens": 3, "max_new_tokens": 8, "negative_ratio": 1.0, "positive_ratio": 1.0, "batch_size": 2},
+        "quals": {"model": trained_qagen_dir, "num_beams": 6, "num_beam_groups": 6, "min_new_tokens": 3, "max_new_tokens": 10, "answer_constraint": "span"},
+    }
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    cfg = str(tmp_path / "config.json")
+
+    main(["mle", "--config", cfg, "--output-dir", str(tmp_path / "mle")])
+    model, _ = load_summarizer(str(tmp_path / "mle" / "final"))
+    assert model.config.model_type == "encoder-decoder"  # MiniLM-style BERT became bert2bert
+
+    main(["build-contrastive", "--config", cfg, "--summarizer", str(tmp_path / "mle" / "final"), "--work-dir", str(tmp_path / "work")])
+    data = load_from_disk(str(tmp_path / "work" / "dataset"))
+    scores = [json.loads(line)["quals"] for line in open(tmp_path / "work" / "sample_scores.jsonl")]
+    assert len(scores) == 10 and len(data) == sum(any(s is not None for s in scores[2 * d : 2 * d + 2]) for d in range(5))
+    assert len(data) >= 1
+
+    main(["conseq", "--config", cfg, "--summarizer", str(tmp_path / "mle" / "final"), "--data", str(tmp_path / "work" / "dataset"),
+          "--output-dir", str(tmp_path / "conseq")])
+    history = json.loads((tmp_path / "conseq" / "checkpoint-2" / "trainer_state.json").read_text())["log_history"]
+    assert any("neg_loss" in h and h["neg_token_prob"] > 0 for h in history)
+    assert (tmp_path / "conseq" / "final" / "model.safetensors").exists()

@@ -1,0 +1,142 @@
+"""Summarizer recipes for CONSEQ: the MLE baseline, and contrastive fine-tuning on S+/S-.
+
+Both stages use ``ConSeqTrainer``: without negatives its loss is the label-smoothed NLL of the MLE
+baseline, with negatives it adds the unlikelihood term. A BERT-style base (e.g. MiniLM) becomes a
+bert2bert model; seq2seq checkpoints (BART, T5) are used as they are.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from quals.qagen import resolve_model_path
+
+from .collators import NEGATIVE_LABELS, ConSeqCollator
+from .conseq_trainer import ConSeqConfig, ConSeqTrainer
+from .contrastive_data import ContrastiveConfig
+from .qagen_recipe import relative_to
+
+
+@dataclass
+class SummarizerRecipe:
+    """Data, lengths and settings of the CONSEQ pipeline: ``*_training`` feed ConSeqConfig for the MLE
+    and the CONSEQ stage, ``contrastive`` feeds ContrastiveConfig, ``quals`` the QualsScorer."""
+
+    base_model: str = "minilm"
+    data_file: str = ""
+    document_field: str = "document"
+    summary_field: str = "reference"
+    train_rows: tuple[int, int] | None = None
+    eval_rows: tuple[int, int] | None = None
+    max_source_length: int = 384
+    max_target_length: int = 64
+    mle_training: dict[str, Any] = field(default_factory=dict)
+    conseq_training: dict[str, Any] = field(default_factory=dict)
+    contrastive: dict[str, Any] = field(default_factory=dict)
+    quals: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, path: str, overrides: dict[str, Any] | None = None) -> "SummarizerRecipe":
+        with open(path, encoding="utf-8") as f:
+            data = {**json.load(f), **(overrides or {})}
+        if data.get("data_file"):
+            data["data_file"] = relative_to(os.path.dirname(os.path.abspath(path)), data["data_file"])
+        return cls(**data)
+
+    def rows(self, which: str) -> tuple[list[str], list[str]]:
+        """(documents, reference summaries) of the ``train`` or ``eval`` slice of ``data_file``."""
+        span = self.train_rows if which == "train" else self.eval_rows
+        with open(self.data_file, encoding="utf-8") as f:
+            records = [json.loads(line) for line in f if line.strip()]
+        if span is not None:
+            records = records[span[0] : span[1]]
+        return [r[self.document_field] for r in records], [r[self.summary_field] for r in records]
+
+    def contrastive_config(self) -> ContrastiveConfig:
+        return ContrastiveConfig(**{"max_source_length": self.max_source_length, "max_new_tokens": self.max_target_length, **self.contrastive})
+
+
+def load_summarizer(path: str, from_base: bool = False):
+    """(model, tokenizer); ``from_base`` turns a BERT-style checkpoint into a bert2bert summarizer."""
+    from transformers import AutoConfig, AutoModelForSeq2SeqLM, AutoTokenizer, EncoderDecoderModel
+
+    path = resolve_model_path(path)
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    config = AutoConfig.from_pretrained(path)
+    if from_base and not config.is_encoder_decoder:
+        model = EncoderDecoderModel.from_encoder_decoder_pretrained(path, path)
+        model.config.decoder_start_token_id = tokenizer.cls_token_id
+        model.config.pad_token_id = tokenizer.pad_token_id
+        model.config.eos_token_id = tokenizer.sep_token_id
+        model.generation_config.decoder_start_token_id = tokenizer.cls_token_id
+        model.generation_config.pad_token_id = tokenizer.pad_token_id
+        model.generation_config.eos_token_id = tokenizer.sep_token_id
+    elif config.model_type == "encoder-decoder":
+        model = EncoderDecoderModel.from_pretrained(path)
+    else:
+        model = AutoModelForSeq2SeqLM.from_pretrained(path)
+    return model, tokenizer
+
+
+def target_ids(tokenizer: Any, model: Any, text: str, max_length: int) -> list[int]:
+    """Summary token ids as labels: the tokenizer's specials, minus a leading decoder-start token."""
+    ids = tokenizer(text, truncation=True, max_length=max_length + 1)["input_ids"]
+    if ids and ids[0] == model.config.decoder_start_token_id:
+        ids = ids[1:]
+    return ids[:max_length]
+
+
+def tokenize(
+    tokenizer: Any,
+    model: Any,
+    documents: Sequence[str],
+    positives: Sequence[str],
+    negatives: Sequence[str] | None,
+    recipe: SummarizerRecipe,
+):
+    """A ``datasets.Dataset`` with input_ids, labels and (when given) negative_labels."""
+    from datasets import Dataset
+
+    columns: dict[str, list] = {
+        "input_ids": [tokenizer(d, truncation=True, max_length=recipe.max_source_length)["input_ids"] for d in documents],
+        "labels": [target_ids(tokenizer, model, s, recipe.max_target_length) for s in positives],
+    }
+    if negatives is not None:
+        columns[NEGATIVE_LABELS] = [target_ids(tokenizer, model, s, recipe.max_target_length) for s in negatives]
+    return Dataset.from_dict(columns)
+
+
+def train_summarizer(
+    recipe: SummarizerRecipe,
+    training: dict[str, Any],
+    output_dir: str,
+    init: str,
+    from_base: bool,
+    train_data: tuple[Sequence[str], Sequence[str], Sequence[str] | None],
+    resume: bool = True,
+) -> ConSeqTrainer:
+    """Fine-tune ``init`` on (documents, positives[, negatives]); checkpoints in ``output_dir``, resumable."""
+    model, tokenizer = load_summarizer(init, from_base=from_base)
+    documents, positives, negatives = train_data
+    train = tokenize(tokenizer, model, documents, positives, negatives, recipe)
+    eval_dataset = None
+    if recipe.eval_rows is not None:
+        eval_docs, eval_refs = recipe.rows("eval")
+        eval_dataset = tokenize(tokenizer, model, eval_docs, eval_refs, None, recipe)
+    defaults = {"output_dir": output_dir, "report_to": "none", "remove_unused_columns": True,
+                "eval_strategy": "epoch" if eval_dataset is not None else "no", "save_strategy": "epoch"}
+    args = ConSeqConfig(**{**defaults, **training})
+    trainer = ConSeqTrainer(
+        model=model, args=args, train_dataset=train, eval_dataset=eval_dataset,
+        data_collator=ConSeqCollator(pad_token_id=tokenizer.pad_token_id), processing_class=tokenizer,
+    )
+    has_checkpoint = resume and os.path.isdir(output_dir) and any(d.startswith("checkpoint-") for d in os.listdir(output_dir))
+    trainer.train(resume_from_checkpoint=True if has_checkpoint else None)
+    final = os.path.join(output_dir, "final")
+    trainer.save_model(final)
+    tokenizer.save_pretrained(final)
+    return trainer
