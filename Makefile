@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test clean
+.PHONY: install demo test clean space-dist
 
 $(BIN)/quals: setup.py constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,3 +23,11 @@ test: install
 
 clean:
 	rm -rf $(VENV) *.egg-info
+
+# A ready-to-push Hugging Face Space folder: app, card, requirements and the quals package (bundled model included).
+space-dist:
+	rm -rf dist/space && mkdir -p dist/space
+	cp space/app.py space/README.md space/requirements.txt dist/space/
+	cp -r quals dist/space/quals
+	rm -f dist/space/quals/quals.py
+	find dist/space -name __pycache__ -prune -exec rm -rf {} +

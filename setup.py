@@ -45,7 +45,11 @@ setup(
         "metric": ["evaluate>=0.4", "datasets>=2.14"],
         "train": ["accelerate>=1.0", "datasets>=2.14"],
         "bench": ["scipy>=1.10"],
-        "dev": ["pytest>=8", "evaluate>=0.4", "datasets>=2.14", "accelerate>=1.0", "scipy>=1.10"],
+        "space": ["gradio>=6,<7", "pandas>=2"],
+        "dev": [
+            "pytest>=8", "evaluate>=0.4", "datasets>=2.14", "accelerate>=1.0", "scipy>=1.10",
+            "gradio>=6,<7", "pandas>=2", "gradio_client>=1", "selenium>=4.20",
+        ],
     },
     entry_points={
         "console_scripts": [

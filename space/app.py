@@ -1,0 +1,173 @@
+"""QUALS Space: score a summary against its document and see which facts the document does not support.
+
+Run locally with ``python space/app.py`` (CPU, bundled QAGen). ``QUALS_MODEL`` selects another QAGen
+checkpoint and ``QUALS_SETTINGS`` (JSON) other ``QualsScorer`` settings.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import lru_cache
+from typing import Any
+
+import gradio as gr
+import pandas as pd
+
+import quals
+from quals.demo import load_examples
+
+MODEL = os.environ.get("QUALS_MODEL", "bundled")
+SETTINGS: dict[str, Any] = json.loads(os.environ.get("QUALS_SETTINGS", "{}"))
+MAX_DOCUMENT_CHARS = 12_000
+MAX_SUMMARY_CHARS = 1_500
+MAX_SUMMARIES = 4
+TABLE_COLUMNS = ["summary", "question", "answer", "log p | summary", "log p | source", "difference"]
+SUPPORT_COLORS = {"supported": "#2e7d32", "weak": "#f9a825", "unsupported": "#c62828"}
+
+
+@lru_cache(maxsize=1)
+def get_scorer() -> quals.QualsScorer:
+    """The scorer, loaded once per process on first use."""
+    return quals.QualsScorer(MODEL, **SETTINGS)
+
+
+def support_label(difference: float) -> str:
+    """Coarse support of one QA pair: log-prob given source minus given summary, nats per token."""
+    if difference >= -0.5:
+        return "supported"
+    return "weak" if difference >= -1.5 else "unsupported"
+
+
+def reading(score: float | None) -> str:
+    """A one-line plain-language reading of a QUALS score (a rough guide for this model)."""
+    if score is None:
+        return "no question-answer pair could be formed from this summary, so it has no score."
+    if score >= -0.5:
+        return "well supported: the document makes the summary's questions and answers about as likely as the summary does."
+    if score >= -1.5:
+        return "partly supported: some answers are noticeably less likely given the document."
+    return "poorly supported: answers taken from the summary are much less likely given the document; check its facts."
+
+
+def parse_inputs(document: str, summaries_text: str) -> tuple[str, list[str]]:
+    """Validate the two boxes; one summary per non-empty line. Raises gr.Error with the limit broken."""
+    document = (document or "").strip()
+    summaries = [s.strip() for s in (summaries_text or "").splitlines() if s.strip()]
+    if not document:
+        raise gr.Error("Paste the source document in the first box.")
+    if not summaries:
+        raise gr.Error("Write at least one summary (one per line) in the second box.")
+    if len(document) > MAX_DOCUMENT_CHARS:
+        raise gr.Error(f"The document has {len(document):,} characters; this demo takes at most {MAX_DOCUMENT_CHARS:,}.")
+    if len(summaries) > MAX_SUMMARIES:
+        raise gr.Error(f"{len(summaries)} summaries given; this demo scores at most {MAX_SUMMARIES} at once.")
+    for i, s in enumerate(summaries, 1):
+        if len(s) > MAX_SUMMARY_CHARS:
+            raise gr.Error(f"Summary {i} has {len(s):,} characters; this demo takes at most {MAX_SUMMARY_CHARS:,} per summary.")
+    return document, summaries
+
+
+def highlight(summary: str, pairs: list[quals.QAPairResult]) -> list[tuple[str, str | None]]:
+    """Summary text split into spans labelled by the worst support of any answer found there."""
+    rank = {"supported": 0, "weak": 1, "unsupported": 2}
+    labels: list[str | None] = [None] * len(summary)
+    lower = summary.lower()
+    for pair in pairs:
+        label, needle = support_label(pair.difference), pair.answer.lower()
+        start = lower.find(needle)
+        while needle and start >= 0:
+            for i in range(start, start + len(needle)):
+                if labels[i] is None or rank[label] > rank[labels[i]]:
+                    labels[i] = label
+            start = lower.find(needle, start + 1)
+    spans: list[tuple[str, str | None]] = []
+    for ch, label in zip(summary, labels):
+        if spans and spans[-1][1] == label:
+            spans[-1] = (spans[-1][0] + ch, label)
+        else:
+            spans.append((ch, label))
+    return spans
+
+
+def pair_key(k: int, pair: quals.QAPairResult) -> str:
+    return f"S{k} | {pair.question} -> {pair.answer}"
+
+
+def token_frame(pair: dict[str, Any]) -> pd.DataFrame:
+    """Per-token probabilities of one QA pair given the summary and given the source, for the chart."""
+    import math
+
+    rows = []
+    for i, token in enumerate(pair["tokens"]):
+        label = f"{i:02d} {token}"
+        rows.append({"token": label, "probability": math.exp(pair["token_logprobs_summary"][i]), "given": "summary"})
+        rows.append({"token": label, "probability": math.exp(pair["token_logprobs_source"][i]), "given": "source"})
+    return pd.DataFrame(rows, columns=["token", "probability", "given"])
+
+
+def score(document: str, summaries_text: str):
+    """Score every summary; return the report, the pair table, the highlights, the pair menu and state."""
+    document, summaries = parse_inputs(document, summaries_text)
+    scorer = get_scorer()
+    results = scorer.score([document] * len(summaries), summaries, return_qa_pairs=True)
+    lines = []
+    table, spans, choices, state = [], [], [], {}
+    for k, (summary, result) in enumerate(zip(summaries, results), 1):
+        value = "no score" if result.quals is None else f"{result.quals:.3f}"
+        lines.append(f"**Summary {k}: QUALS {value}** ({result.num_qa_pairs} QA pairs): {reading(result.quals)}")
+        for pair in result.qa_pairs:
+            table.append([k, pair.question, pair.answer, round(pair.logprob_summary, 3), round(pair.logprob_source, 3), round(pair.difference, 3)])
+            state[pair_key(k, pair)] = {**pair.__dict__, "difference": pair.difference}
+        if spans:
+            spans.append(("\n\n", None))
+        spans.extend(highlight(summary, result.qa_pairs))
+    lines.append(f"\n<sub>{scorer.signature()}</sub>")
+    table.sort(key=lambda row: row[-1])
+    frame = pd.DataFrame(table, columns=TABLE_COLUMNS)
+    choices = [f"S{row[0]} | {row[1]} -> {row[2]}" for row in table]
+    first = choices[0] if choices else None
+    chart = token_frame(state[first]) if first else token_frame({"tokens": [], "token_logprobs_summary": [], "token_logprobs_source": []})
+    return "\n\n".join(lines), frame, spans, gr.update(choices=choices, value=first), chart, state
+
+
+def select_pair(choice: str | None, state: dict[str, Any]) -> pd.DataFrame:
+    if not choice or choice not in state:
+        return token_frame({"tokens": [], "token_logprobs_summary": [], "token_logprobs_source": []})
+    return token_frame(state[choice])
+
+
+def build_demo() -> gr.Blocks:
+    examples = [[ex["document"], f"{ex['faithful']}\n{ex['altered']}"] for ex in load_examples()]
+    with gr.Blocks(title="QUALS: factual consistency of summaries") as demo:
+        gr.Markdown(
+            "# QUALS\nHow well does a document support a summary? QUALS asks a question-answer generation model "
+            "(QAGen) to write questions whose answers are in the summary, then compares how likely each "
+            "question-answer pair is given the **document** and given the **summary**. Pairs the document does "
+            "not support point at wrong facts. One summary per line; scores are comparable under the same signature."
+        )
+        with gr.Row():
+            document = gr.Textbox(label="Document", lines=12, max_lines=24, elem_id="document")
+            summaries = gr.Textbox(label="Summaries (one per line)", lines=12, max_lines=24, elem_id="summaries")
+        button = gr.Button("Score", variant="primary", elem_id="score")
+        report = gr.Markdown(elem_id="report")
+        spans = gr.HighlightedText(label="Answers in the summary, by support", color_map=SUPPORT_COLORS, elem_id="highlights")
+        table = gr.Dataframe(headers=TABLE_COLUMNS, label="QA pairs, least supported first", interactive=False, elem_id="pairs")
+        with gr.Row():
+            pick = gr.Dropdown(label="QA pair", choices=[], elem_id="pick")
+        chart = gr.LinePlot(x="token", y="probability", color="given", color_map={"summary": "#4c78a8", "source": "#f58518"},
+                            label="Per-token probability of the selected pair: blue given the summary, orange given the document",
+                            elem_id="chart", x_label_angle=-45, height=320, y_lim=[0, 1])
+        state = gr.State({})
+        outputs = [report, table, spans, pick, chart, state]
+        button.click(score, inputs=[document, summaries], outputs=outputs, api_name="score")
+        pick.change(select_pair, inputs=[pick, state], outputs=chart, api_name=False)
+        gr.Examples(examples, inputs=[document, summaries], outputs=outputs, fn=score, cache_examples=True, cache_mode="lazy")
+    demo.queue(default_concurrency_limit=1, max_size=64)
+    return demo
+
+
+demo = build_demo()
+
+if __name__ == "__main__":
+    demo.launch()

@@ -1,0 +1,118 @@
+"""The Gradio Space: driven through gradio_client, and in a real headless Chromium."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import shutil
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ARTIFACTS = os.path.join(REPO, "test-artifacts")
+SOURCE = "alice was born in paris . bob was born in rome ."
+FAITHFUL, ALTERED = "alice was born in paris .", "alice was born in rome ."
+
+
+@pytest.fixture(scope="module")
+def space(trained_qagen_dir):
+    """The app module, with the tiny fact QAGen, served on localhost for the whole module."""
+    os.environ["QUALS_MODEL"] = trained_qagen_dir
+    os.environ["QUALS_SETTINGS"] = json.dumps({"num_beams": 8, "num_beam_groups": 8, "min_new_tokens": 3, "max_new_tokens": 12})
+    spec = importlib.util.spec_from_file_location("quals_space_app", os.path.join(REPO, "space", "app.py"))
+    app = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(app)
+    _, url, _ = app.demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
+    yield app, url
+    app.demo.close()
+
+
+def _scores(report: str) -> list[float]:
+    return [float(x) for x in re.findall(r"QUALS (-?\d+\.\d+)", report)]
+
+
+def test_client_scores_faithful_above_altered_and_explains(space):
+    from gradio_client import Client
+
+    _, url = space
+    client = Client(url, verbose=False)
+    report, table, highlights, pick, chart = client.predict(SOURCE, f"{FAITHFUL}\n{ALTERED}", api_name="/score")
+    faithful, altered = _scores(report)
+    assert faithful > altered
+    assert "QUALS|model:" in report
+    rows = table["data"]
+    assert rows and all(r[0] in (1, 2) for r in rows)
+    differences = [r[5] for r in rows]
+    assert differences == sorted(differences)  # least supported first
+    for r in rows:
+        assert r[2].lower() in (FAITHFUL if r[0] == 1 else ALTERED)
+        assert r[5] == pytest.approx(r[4] - r[3], abs=2e-3)
+    assert any(r[0] == 2 and "rome" in r[2] for r in rows)
+    labels = {item["class_or_confidence"] for item in highlights if item.get("class_or_confidence")}
+    assert labels <= {"supported", "weak", "unsupported"} and labels
+
+
+def test_over_long_input_gets_the_limit_message_and_the_app_keeps_serving(space):
+    from gradio_client import Client
+
+    app, url = space
+    client = Client(url, verbose=False)
+    with pytest.raises(Exception, match="at most"):
+        client.predict("x " * app.MAX_DOCUMENT_CHARS, FAITHFUL, api_name="/score")
+    with pytest.raises(Exception, match="at most 4"):
+        client.predict(SOURCE, "\n".join([FAITHFUL] * 5), api_name="/score")
+    report = client.predict(SOURCE, FAITHFUL, api_name="/score")[0]
+    assert len(_scores(report)) == 1
+
+
+def test_highlight_marks_answer_spans_by_worst_support(space):
+    app, _ = space
+    pair = lambda answer, diff: type("P", (), {"answer": answer, "difference": diff})()  # noqa: E731
+    spans = app.highlight("Alice was born in Paris.", [pair("paris", -2.0), pair("alice", -0.1), pair("born in paris", -1.0)])
+    assert ("Alice", "supported") in spans and ("Paris", "unsupported") in spans and ("born in ", "weak") in spans
+    assert "".join(text for text, _ in spans) == "Alice was born in Paris."
+
+
+def _chromium():
+    binary, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if not (binary and driver):
+        if os.environ.get("QUALS_REQUIRE_BROWSER"):
+            pytest.fail("chromium and chromedriver must be installed (apt-get install chromium chromium-driver)")
+        pytest.skip("Debian's chromium and chromium-driver are not installed; CI installs them and requires this test")
+    return binary, driver
+
+
+def test_browser_fills_clicks_and_sees_score_table_and_chart(space):
+    binary, driver = _chromium()
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    _, url = space
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", "--window-size=1280,2200"):
+        options.add_argument(flag)
+    browser = webdriver.Chrome(service=Service(executable_path=driver), options=options)
+    try:
+        browser.get(url)
+        wait = WebDriverWait(browser, 120)
+        doc = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#document textarea")))
+        doc.send_keys(SOURCE)
+        browser.find_element(By.CSS_SELECTOR, "#summaries textarea").send_keys(f"{FAITHFUL}\n{ALTERED}")
+        browser.find_element(By.CSS_SELECTOR, "#score").click()
+        wait.until(lambda b: len(_scores(b.find_element(By.CSS_SELECTOR, "#report").text)) == 2)
+        faithful, altered = _scores(browser.find_element(By.CSS_SELECTOR, "#report").text)
+        assert faithful > altered
+        wait.until(lambda b: len(b.find_elements(By.CSS_SELECTOR, "#pairs tbody tr")) > 0)
+        assert "rome" in browser.find_element(By.CSS_SELECTOR, "#pairs").text
+        wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, "#chart canvas, #chart svg"))
+        os.makedirs(ARTIFACTS, exist_ok=True)
+        browser.save_screenshot(os.path.join(ARTIFACTS, "space.png"))
+    finally:
+        browser.quit()
