@@ -51,6 +51,7 @@ class AnswerSpanConstraint:
 
     def update(self, parent_rows: torch.Tensor, tokens: torch.Tensor) -> None:
         """Advance the state of the new running beams (row i continues ``parent_rows[i]`` with ``tokens[i]``)."""
+        self.summary, self.valid = self.summary[parent_rows], self.valid[parent_rows]  # rows may be dropped
         in_answer = self.in_answer[parent_rows]
         next_pos = self.next_pos[parent_rows]
         matched = next_pos & (self.summary == tokens[:, None])

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 
 from .network import QAGenNetwork
 
@@ -74,24 +75,25 @@ def diverse_beam_search(
     device = input_ids.device
     if context is None:
         context = network.encode(input_ids, attention_mask)
-    rows = n_src * config.num_beams
     max_len = config.max_new_tokens + 1
+    alive = torch.arange(n_src, device=device)  # original index of each source still decoding
+    results: list[list[Hypothesis]] = [[] for _ in range(n_src)]
 
-    # Running beams, laid out as [source, group, beam] and flattened to rows for the network.
+    # Per source still decoding, laid out as [source, group, beam]; flattened to rows for the network.
     running_scores = torch.zeros(n_src, groups, per_group, device=device)
     running_scores[:, :, 1:] = NEG  # only the first beam of each group is live at step 0
     running_tokens = torch.zeros(n_src, groups, per_group, 0, dtype=torch.long, device=device)
     running_token_scores = torch.zeros(n_src, groups, per_group, 0, device=device)
-    # Finished hypotheses, padded to max_len.
     done_tokens = torch.full((n_src, groups, per_group, max_len), eos_id, dtype=torch.long, device=device)
     done_token_scores = torch.zeros(n_src, groups, per_group, max_len, device=device)
     done_lengths = torch.zeros(n_src, groups, per_group, dtype=torch.long, device=device)
     done_scores = torch.full((n_src, groups, per_group), NEG, device=device)
     open_group = torch.ones(n_src, groups, dtype=torch.bool, device=device)
 
-    next_input = torch.full((rows, 1), decoder_start_id, dtype=torch.long, device=device)
+    next_input = torch.full((n_src * config.num_beams, 1), decoder_start_id, dtype=torch.long, device=device)
     cache = None
     for step in range(max_len):
+        n_alive = alive.shape[0]
         logits, cache = network.decode(context, next_input, cache, group_size=config.num_beams)
         log_probs = torch.log_softmax(logits[:, -1, :].float(), dim=-1)
         vocab = log_probs.shape[-1]
@@ -103,16 +105,16 @@ def diverse_beam_search(
             eos_column = log_probs[:, eos_id].clone()
             log_probs.fill_(float("-inf"))
             log_probs[:, eos_id] = eos_column
-        log_probs = log_probs.view(n_src, groups, per_group, vocab)
+        log_probs = log_probs.view(n_alive, groups, per_group, vocab)
 
-        cand_scores = torch.empty(n_src, groups, width, device=device)
-        cand_ids = torch.empty(n_src, groups, width, dtype=torch.long, device=device)
-        counts = torch.zeros(n_src, vocab, device=device)
+        cand_scores = torch.empty(n_alive, groups, width, device=device)
+        cand_ids = torch.empty(n_alive, groups, width, dtype=torch.long, device=device)
+        counts = torch.zeros(n_alive, vocab, device=device)
         for g in range(groups):
             group_lp = log_probs[:, g]
             if g and config.diversity_penalty:
                 group_lp = group_lp - config.diversity_penalty * counts[:, None, :]
-            total = (running_scores[:, g, :, None] + group_lp).view(n_src, per_group * vocab)
+            total = (running_scores[:, g, :, None] + group_lp).view(n_alive, per_group * vocab)
             top_scores, top_ids = torch.topk(total, width, dim=-1)
             cand_scores[:, g], cand_ids[:, g] = top_scores, top_ids
             if config.diversity_penalty and g + 1 < groups:
@@ -122,13 +124,11 @@ def diverse_beam_search(
 
         parent = cand_ids // vocab  # beam within the group
         token = cand_ids % vocab
-        prev = running_scores.gather(2, parent)
-        token_score = cand_scores - prev
+        token_score = cand_scores - running_scores.gather(2, parent)
         # History of every candidate: its parent's tokens and scores plus the new one.
-        hist_tokens = torch.cat([running_tokens.gather(2, parent[..., None].expand(-1, -1, -1, step)), token[..., None]], -1)
-        hist_scores = torch.cat(
-            [running_token_scores.gather(2, parent[..., None].expand(-1, -1, -1, step)), token_score[..., None]], -1
-        )
+        history_index = parent[..., None].expand(-1, -1, -1, step)
+        hist_tokens = torch.cat([running_tokens.gather(2, history_index), token[..., None]], -1)
+        hist_scores = torch.cat([running_token_scores.gather(2, history_index), token_score[..., None]], -1)
 
         # Finalize EOS candidates ranked in the top `per_group` of an open group.
         is_eos = token == eos_id
@@ -139,19 +139,16 @@ def diverse_beam_search(
         pad = max_len - length
         merged_scores = torch.cat([done_scores, normalized], dim=2)
         best = torch.topk(merged_scores, per_group, dim=2).indices
-        cand_tokens_padded = torch.nn.functional.pad(hist_tokens, (0, pad), value=eos_id)
-        cand_scores_padded = torch.nn.functional.pad(hist_scores, (0, pad), value=0.0)
+        best_rows = best[..., None].expand(-1, -1, -1, max_len)
         done_scores = merged_scores.gather(2, best)
-        done_tokens = torch.cat([done_tokens, cand_tokens_padded], 2).gather(2, best[..., None].expand(-1, -1, -1, max_len))
-        done_token_scores = torch.cat([done_token_scores, cand_scores_padded], 2).gather(
-            2, best[..., None].expand(-1, -1, -1, max_len)
-        )
+        done_tokens = torch.cat([done_tokens, F.pad(hist_tokens, (0, pad), value=eos_id)], 2).gather(2, best_rows)
+        done_token_scores = torch.cat([done_token_scores, F.pad(hist_scores, (0, pad), value=0.0)], 2).gather(2, best_rows)
         done_lengths = torch.cat([done_lengths, torch.full_like(normalized, length, dtype=torch.long)], 2).gather(2, best)
 
         # Continue with the best `per_group` non-EOS candidates.
-        alive = torch.where(is_eos, cand_scores + NEG, cand_scores)
-        keep = torch.topk(alive, per_group, dim=2).indices
-        running_scores = alive.gather(2, keep)
+        alive_scores = torch.where(is_eos, cand_scores + NEG, cand_scores)
+        keep = torch.topk(alive_scores, per_group, dim=2).indices
+        running_scores = alive_scores.gather(2, keep)
         running_tokens = hist_tokens.gather(2, keep[..., None].expand(-1, -1, -1, length))
         running_token_scores = hist_scores.gather(2, keep[..., None].expand(-1, -1, -1, length))
 
@@ -160,28 +157,36 @@ def diverse_beam_search(
         best_running = running_scores[:, :, 0] / (length**config.length_penalty)
         worst_done = torch.where(all_done, done_scores.min(dim=2).values, torch.full_like(best_running, NEG))
         open_group &= best_running > worst_done
-        if step == config.max_new_tokens or not open_group.any():
+        still = open_group.any(dim=1) if step < config.max_new_tokens else torch.zeros_like(open_group[:, 0])
+        for i in (~still).nonzero().flatten().tolist():  # a source with every group closed is final
+            results[int(alive[i])] = _hypotheses(done_tokens[i], done_token_scores[i], done_lengths[i], done_scores[i])
+        if not still.any():
             break
 
-        source_rows = torch.arange(n_src * groups, device=device).view(n_src, groups, 1) * per_group
-        parent_rows = (source_rows + parent.gather(2, keep)).view(rows)
+        # Drop finished sources, then move every cache to the parents of the surviving beams.
+        kept = still.nonzero().flatten()
+        parent_rows = (kept[:, None, None] * groups + torch.arange(groups, device=device)[None, :, None]) * per_group
+        parent_rows = (parent_rows + parent.gather(2, keep)[kept]).view(-1)
+        if kept.shape[0] < n_alive:
+            alive, context = alive[kept], context.select(kept)
+            running_scores, running_tokens, running_token_scores = running_scores[kept], running_tokens[kept], running_token_scores[kept]
+            done_tokens, done_token_scores, done_lengths = done_tokens[kept], done_token_scores[kept], done_lengths[kept]
+            done_scores, open_group = done_scores[kept], open_group[kept]
         cache = cache.reorder(parent_rows)
-        next_input = running_tokens[..., -1].reshape(rows, 1)
+        next_input = running_tokens[..., -1].reshape(-1, 1)
         if constraint is not None:
             constraint.update(parent_rows, next_input[:, 0])
-
-    results = []
-    for i in range(n_src):
-        order = torch.argsort(done_scores[i].view(-1), descending=True, stable=True).tolist()
-        flat_tokens = done_tokens[i].view(-1, max_len).tolist()
-        flat_scores = done_token_scores[i].view(-1, max_len).tolist()
-        flat_lengths = done_lengths[i].view(-1).tolist()
-        flat_norm = done_scores[i].view(-1).tolist()
-        results.append(
-            [
-                Hypothesis(flat_tokens[j][: flat_lengths[j]], flat_scores[j][: flat_lengths[j]], flat_norm[j])
-                for j in order
-                if flat_lengths[j] > 0
-            ]
-        )
     return results
+
+
+def _hypotheses(tokens: torch.Tensor, token_scores: torch.Tensor, lengths: torch.Tensor, scores: torch.Tensor) -> list[Hypothesis]:
+    """One source's finished hypotheses ([groups, beams, ...] tensors), best first."""
+    order = torch.argsort(scores.view(-1), descending=True, stable=True).tolist()
+    flat_tokens = tokens.reshape(-1, tokens.shape[-1]).tolist()
+    flat_scores = token_scores.reshape(-1, tokens.shape[-1]).tolist()
+    flat_lengths, flat_norm = lengths.view(-1).tolist(), scores.view(-1).tolist()
+    return [
+        Hypothesis(flat_tokens[j][: flat_lengths[j]], flat_scores[j][: flat_lengths[j]], flat_norm[j])
+        for j in order
+        if flat_lengths[j] > 0
+    ]

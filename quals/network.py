@@ -50,10 +50,9 @@ class Seq2SeqCache:
     mask: torch.Tensor
 
     def reorder(self, index: torch.Tensor) -> "Seq2SeqCache":
-        # All hypotheses of one source share its encoder output, and beams never move between sources,
-        # so only the decoder cache needs reordering.
+        """Follow beams to their parents; rows of finished sources may be dropped."""
         self.cache.reorder_cache(index)
-        return self
+        return Seq2SeqCache(self.cache, self.hidden.index_select(0, index), self.mask.index_select(0, index))
 
 
 class Seq2SeqNetwork:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import torch
 from transformers import BartConfig, BartForConditionalGeneration, BertConfig, BertTokenizer
 
 from quals.prefix_lm import PrefixLMForQAGen
-from quals.qa_format import QAFormat
+from quals.qa_format import PRESETS
 
 SPECIALS = ["[PAD]", "[unused0]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 WORDS = (
@@ -17,17 +18,9 @@ WORDS = (
     "which did he she it 2 3 4 5 many how"
 ).split()
 
-TINY_FORMAT = QAFormat(
-    architecture="prefix-lm",
-    separator_token="[unused0]",
-    eos_token="[SEP]",
-    decoder_start_token="[CLS]",
-    pad_token="[PAD]",
-    source_bos_token="[CLS]",
-    source_eos_token="[SEP]",
-    max_source_length=96,
-    max_target_length=24,
-    description="tiny test format",
+# The bundled model's conventions (BERT WordPiece, [unused0] separator) with lengths that fit tiny models.
+TINY_FORMAT = dataclasses.replace(
+    PRESETS["minilm-prefix-lm"], max_source_length=96, max_target_length=24, description="tiny test format"
 )
 
 
@@ -52,7 +45,7 @@ def tiny_bert_config(vocab_size: int, seed: int = 0) -> BertConfig:
     )
 
 
-def tiny_prefix_lm(folder: str, seed: int = 0, fmt: QAFormat = TINY_FORMAT) -> str:
+def tiny_prefix_lm(folder: str, seed: int = 0, fmt=TINY_FORMAT) -> str:
     """Save a random tiny prefix-LM QAGen (weights, tokenizer, qa_format.json) into ``folder``."""
     tokenizer = tiny_tokenizer(folder)
     torch.manual_seed(seed)
