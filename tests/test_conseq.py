@@ -135,3 +135,26 @@ def test_extra_columns_survive_pruning_and_collator_pads_separately(tmp_path):
 def test_config_rejects_unknown_variant(tmp_path):
     with pytest.raises(ValueError, match="loss_variant"):
         ConSeqConfig(output_dir=str(tmp_path), loss_variant="sentence", report_to="none")
+
+
+def test_two_processes_give_the_same_loss_and_step_as_one(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scripts", "conseq_one_step.py")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    one, two = tmp_path / "one" / "r.json", tmp_path / "two" / "r.json"
+    one.parent.mkdir()
+    two.parent.mkdir()
+    subprocess.run([sys.executable, script, str(one), "4"], env=env, check=True, capture_output=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", script, str(two), "2"],
+        env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    a, b = json.loads(one.read_text()), json.loads(two.read_text())
+    assert a["loss"] == pytest.approx(b["loss"], rel=1e-5)
+    assert a["weights"] == pytest.approx(b["weights"], rel=1e-6)
+    assert a["weights_abs"] == pytest.approx(b["weights_abs"], rel=1e-6)
