@@ -26,7 +26,8 @@ def test_mle_build_conseq(tmp_path, trained_qagen_dir):
     config = {
         "base_model": base, "data_file": str(tmp_path / "data.jsonl"), "train_rows": [0, 5], "eval_rows": [5, 6],
         "max_source_length": 32, "max_target_length": 12,
-        "mle_training": SMALL, "conseq_training": {**SMALL, "learning_rate": 1e-4},
+        "mle_training": {**SMALL, "predict_with_generate": True, "generation_max_length": 8, "eval_strategy": "steps", "eval_steps": 2},
+        "conseq_training": {**SMALL, "learning_rate": 1e-4},
         "contrastive": {"num_samples": 2, "min_new_tokens": 3, "max_new_tokens": 8, "negative_ratio": 1.0, "positive_ratio": 1.0, "batch_size": 2},
         "quals": {"model": trained_qagen_dir, "num_beams": 6, "num_beam_groups": 6, "min_new_tokens": 3, "max_new_tokens": 10, "answer_constraint": "span"},
     }
@@ -34,6 +35,9 @@ def test_mle_build_conseq(tmp_path, trained_qagen_dir):
     cfg = str(tmp_path / "config.json")
 
     main(["mle", "--config", cfg, "--output-dir", str(tmp_path / "mle")])
+    mle_history = json.loads((tmp_path / "mle" / "checkpoint-2" / "trainer_state.json").read_text())["log_history"]
+    evaluation = [h for h in mle_history if "eval_rouge1" in h]
+    assert evaluation and 0.0 <= evaluation[0]["eval_rougeL"] <= 1.0 and "eval_loss" in evaluation[0]
     model, _ = load_summarizer(str(tmp_path / "mle" / "final"))
     assert model.config.model_type == "encoder-decoder"  # MiniLM-style BERT became bert2bert
 

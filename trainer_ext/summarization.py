@@ -110,6 +110,22 @@ def tokenize(
     return Dataset.from_dict(columns)
 
 
+def rouge_metrics(tokenizer: Any):
+    """``compute_metrics`` for ``predict_with_generate`` evaluation: mean ROUGE-1/2/L F1 of the outputs."""
+    import numpy as np
+
+    from .rouge import rouge_scores
+
+    def compute(eval_pred: Any) -> dict[str, float]:
+        preds = np.where(eval_pred.predictions != -100, eval_pred.predictions, tokenizer.pad_token_id)
+        labels = np.where(eval_pred.label_ids != -100, eval_pred.label_ids, tokenizer.pad_token_id)
+        pairs = zip(tokenizer.batch_decode(preds, skip_special_tokens=True), tokenizer.batch_decode(labels, skip_special_tokens=True))
+        scores = [rouge_scores(p, r) for p, r in pairs]
+        return {k: sum(s[k] for s in scores) / max(len(scores), 1) for k in ("rouge1", "rouge2", "rougeL")}
+
+    return compute
+
+
 def train_summarizer(
     recipe: SummarizerRecipe,
     training: dict[str, Any],
@@ -133,6 +149,7 @@ def train_summarizer(
     trainer = ConSeqTrainer(
         model=model, args=args, train_dataset=train, eval_dataset=eval_dataset,
         data_collator=ConSeqCollator(pad_token_id=tokenizer.pad_token_id), processing_class=tokenizer,
+        compute_metrics=rouge_metrics(tokenizer) if args.predict_with_generate else None,
     )
     has_checkpoint = resume and os.path.isdir(output_dir) and any(d.startswith("checkpoint-") for d in os.listdir(output_dir))
     trainer.train(resume_from_checkpoint=True if has_checkpoint else None)
