@@ -4,6 +4,7 @@ import datasets
 import evaluate
 
 import quals  # From: quals
+import quals.inputs
 
 _CITATION = """\
 @inproceedings{nan-etal-2021-improving,
@@ -98,6 +99,7 @@ class Quals(evaluate.Metric):
         return quals.QualsScorer(model=_QAGENS[key], **settings)
 
     def _compute(self, predictions, sources, return_qa_pairs=False, **settings):
+        quals.inputs.validate_pairs(sources, predictions, names=("sources", "predictions"))
         scorer = self._scorer(settings)
         results = scorer.score(sources, predictions, return_qa_pairs=return_qa_pairs)
         summary = quals.corpus_summary(results)

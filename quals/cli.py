@@ -7,6 +7,7 @@ the constructor's signature, so the CLI and the API cannot drift apart.
 from __future__ import annotations
 
 import argparse
+import datetime
 import inspect
 import logging
 import os
@@ -42,8 +43,8 @@ def distributed_context() -> tuple[int, int, Any, str | None]:
     import torch
     import torch.distributed as dist
 
-    if not dist.is_initialized():
-        dist.init_process_group("gloo")
+    if not dist.is_initialized():  # long timeout: ranks wait at barriers while the slowest shard finishes
+        dist.init_process_group("gloo", timeout=datetime.timedelta(hours=48))
     device = None
     if torch.cuda.is_available():
         device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
@@ -103,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         return args.func(args)
-    except (ValueError, KeyError, FileNotFoundError) as e:
+    except (ValueError, FileNotFoundError) as e:
         print(f"quals {args.command}: error: {e}", file=sys.stderr)
         return 2
 

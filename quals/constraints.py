@@ -35,9 +35,11 @@ class AnswerSpanConstraint:
         A question still open two steps before the length limit gets the separator forced, so that
         every hypothesis ends as a complete pair.
         """
-        allowed = torch.zeros_like(log_probs, dtype=torch.bool)
-        ids = self.summary.clamp(min=0)
-        allowed.scatter_(1, ids, self.next_pos & self.valid)
+        # scatter_add, not scatter: a token that occurs several times in the summary must stay allowed if
+        # any of its positions may come next.
+        hits = torch.zeros(log_probs.shape, dtype=torch.int32, device=log_probs.device)
+        hits.scatter_add_(1, self.summary.clamp(min=0), (self.next_pos & self.valid).int())
+        allowed = hits > 0
         allowed[:, self.eos] |= self.answer_len > 0
         in_answer = self.in_answer[:, None]
         # Outside an answer anything goes except EOS (a pair needs a separator and an answer).

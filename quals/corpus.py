@@ -40,8 +40,9 @@ class CorpusStats:
         )
 
 
-def count_complete_lines(path: str) -> int:
-    """Number of complete JSONL records in ``path``, cutting off a torn (unterminated or invalid) tail."""
+def count_complete_lines(path: str, truncate: bool = True) -> int:
+    """Number of complete JSONL records in ``path``; with ``truncate``, cut off a torn (unterminated or
+    invalid) tail so that appending continues cleanly."""
     if not os.path.exists(path):
         return 0
     with open(path, "rb") as f:
@@ -54,10 +55,20 @@ def count_complete_lines(path: str) -> int:
             break
         good_end += len(line) + 1
         count += 1
-    if good_end != len(data):
+    if truncate and good_end != len(data):
         with open(path, "r+b") as f:
             f.truncate(good_end)
     return count
+
+
+def keep_first_lines(path: str, n: int) -> None:
+    """Truncate ``path`` after its first ``n`` lines (nothing to do when it does not exist)."""
+    if not os.path.exists(path):
+        return
+    with open(path, "rb") as f:
+        lines = f.read().split(b"\n")
+    with open(path, "r+b") as f:
+        f.truncate(sum(len(line) + 1 for line in lines[:n]))
 
 
 def append_jsonl(path: str, records: list[dict[str, Any]]) -> None:
@@ -75,16 +86,20 @@ def _fingerprint(rows: Rows) -> str:
     return digest.hexdigest()
 
 
-def _check_meta(output: str, meta: dict[str, Any], overwrite: bool, write: bool) -> None:
+def check_meta(output: str, meta: dict[str, Any], overwrite: bool, write: bool) -> None:
+    """Refuse to resume ``output`` under other inputs or settings (kept in ``output.meta.json``)."""
     path = output + ".meta.json"
-    if os.path.exists(path) and not overwrite:
-        with open(path, encoding="utf-8") as f:
-            previous = json.load(f)
-        if previous != meta:
-            raise ValueError(
-                f"{output} was started with other inputs or settings ({path} differs); "
-                "pass --overwrite to start over, or choose another --output."
-            )
+    if not overwrite:
+        if os.path.exists(path):
+            with open(path, encoding="utf-8") as f:
+                previous = json.load(f)
+            if previous != meta:
+                raise ValueError(
+                    f"{output} was started with other inputs or settings ({path} differs); "
+                    "pass --overwrite to start over, or choose another --output."
+                )
+        elif os.path.exists(output):
+            raise ValueError(f"{output} exists but was not written by this tool (no {path}); pass --overwrite or choose another --output.")
     if write:
         atomic_write_text(path, json.dumps(meta, indent=2) + "\n")
 
@@ -132,8 +147,13 @@ def score_corpus(
     n = len(rows.sources)
     if len(rows.summaries) != n:
         raise ValueError(f"{len(rows.sources)} sources but {len(rows.summaries)} summaries.")
-    meta = {"signature": scorer.signature(), "input_sha256": _fingerprint(rows), "rows": n, "with_qa_pairs": with_pairs}
-    _check_meta(output, meta, overwrite, write=rank == 0)
+    if world_size > 1 and barrier is None:
+        raise ValueError("several processes need a barrier (torch.distributed) to share the output safely.")
+    meta = {
+        "signature": scorer.signature(), "input_sha256": _fingerprint(rows), "rows": n,
+        "with_qa_pairs": with_pairs, "processes": world_size, "batch_size": scorer.batch_size,
+    }
+    check_meta(output, meta, overwrite, write=rank == 0)
     parts = [output] if world_size == 1 else [f"{output}.part{r}of{world_size}" for r in range(world_size)]
     if overwrite:
         for path in {parts[rank], output} if rank == 0 else {parts[rank]}:
@@ -141,32 +161,40 @@ def score_corpus(
                 os.unlink(path)
     if barrier:
         barrier()
-    if world_size > 1 and count_complete_lines(output) == n:  # merged by an earlier run
-        done_before = [n * (r + 1) // world_size - n * r // world_size for r in range(world_size)]
-    else:
-        done_before = [count_complete_lines(p) for p in parts]
-    if barrier:
-        barrier()  # nobody writes before every process has counted what is already done
     lo, hi = rank * n // world_size, (rank + 1) * n // world_size
+    merged = world_size > 1 and count_complete_lines(output, truncate=False) == n
+    done = hi - lo if merged else _resume_point(parts[rank], scorer.batch_size, hi - lo)
+    if barrier:
+        barrier()  # every process has settled its own part before anyone writes or counts
+    initially_done = n if merged else sum(count_complete_lines(p, truncate=False) for p in parts)
 
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=hi - lo, initial=done_before[rank], unit="summary", disable=not progress, position=rank, desc=f"rank {rank}")
+    bar = tqdm(total=hi - lo, initial=done, unit="summary", disable=not progress, position=rank, desc=f"rank {rank}")
     started = time.time()
-    for start in range(lo + done_before[rank], hi, scorer.batch_size):
+    for start in range(lo + done, hi, scorer.batch_size):
         indices = list(range(start, min(start + scorer.batch_size, hi)))
         append_jsonl(parts[rank], _score_rows(scorer, rows, indices, with_pairs))
         bar.update(len(indices))
     bar.close()
     if barrier:
         barrier()
-    if world_size > 1 and rank == 0 and count_complete_lines(output) != n:
+    if world_size > 1 and rank == 0 and not merged:
         atomic_write_text(output, "".join(open(p, encoding="utf-8").read() for p in parts))
         for p in parts:
             os.unlink(p)
     if barrier:
         barrier()
-    return summarize(output, time.time() - started, n - sum(done_before))
+    return summarize(output, time.time() - started, n - initially_done)
+
+
+def _resume_point(part: str, batch_size: int, shard_rows: int) -> int:
+    """Rows already done in a part file, rounded down to a whole batch so that batches never regroup."""
+    done = count_complete_lines(part)
+    if done < shard_rows and done % batch_size:
+        done -= done % batch_size
+        keep_first_lines(part, done)
+    return done
 
 
 def summarize(path: str, seconds: float, newly_scored: int) -> CorpusStats:

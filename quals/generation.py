@@ -4,8 +4,9 @@ Transformers 5 dropped group beam search from its core, so this is our own loop 
 ``encode``/``decode`` with a cache. Within a group it follows transformers' beam search exactly (top
 ``2b`` candidates, EOS candidates among the top ``b`` are finalized with score / length**length_penalty,
 the same early-stop heuristic), so with one group and no penalty both return the same hypotheses.
-Across groups, group ``g`` subtracts ``diversity_penalty`` times the number of times each token was
-chosen at this step by groups ``0..g-1``. Token scores include that penalty, as in the reference code.
+Across groups, group ``g`` subtracts ``diversity_penalty`` times the number of beams of groups ``0..g-1``
+that continue with each token at this step (as transformers' old group beam search did; fairseq also
+counted EOS and runner-up candidates). Token scores include that penalty, as in the reference code.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ class BeamConfig:
     def __post_init__(self) -> None:
         if self.num_beams < 1 or self.num_groups < 1 or self.num_beams % self.num_groups:
             raise ValueError(
-                f"num_beams={self.num_beams} must be a positive multiple of num_groups={self.num_groups}."
+                f"num_beams={self.num_beams} must be a positive multiple of num_beam_groups={self.num_groups}."
             )
         if not 0 <= self.min_new_tokens <= self.max_new_tokens:
             raise ValueError(
@@ -118,9 +119,12 @@ def diverse_beam_search(
             top_scores, top_ids = torch.topk(total, width, dim=-1)
             cand_scores[:, g], cand_ids[:, g] = top_scores, top_ids
             if config.diversity_penalty and g + 1 < groups:
-                chosen = top_ids[:, :per_group] % vocab
-                live = open_group[:, g, None].float().expand_as(chosen)
-                counts.scatter_add_(1, chosen, live)
+                # Penalise, for later groups, the tokens this group continues with: its best
+                # `per_group` candidates that are not EOS (EOS candidates end instead of continuing).
+                tokens = top_ids % vocab
+                continuing = tokens != eos_id
+                continuing &= continuing.cumsum(-1) <= per_group
+                counts.scatter_add_(1, tokens, (continuing & open_group[:, g, None]).float())
 
         parent = cand_ids // vocab  # beam within the group
         token = cand_ids % vocab

@@ -19,17 +19,24 @@ def row_problem(name: str, index: int, value: Any) -> str | None:
     return None
 
 
-def validate_pairs(sources: Sequence[Any], summaries: Sequence[Any]) -> None:
-    """Raise InputError unless ``sources`` and ``summaries`` are equally long lists of non-empty strings."""
-    for name, value in (("sources", sources), ("summaries", summaries)):
+def validate_pairs(sources: Sequence[Any], summaries: Sequence[Any], names: tuple[str, str] = ("sources", "summaries")) -> None:
+    """Raise InputError unless ``sources`` and ``summaries`` are equally long lists of non-empty strings.
+
+    ``names`` are the caller's argument names, used in the messages (the metric calls summaries
+    ``predictions``).
+    """
+    source_name, summary_name = names
+    for name, value in ((source_name, sources), (summary_name, summaries)):
         if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
             raise InputError(f"{name} must be a list of strings, got {type(value).__name__}; wrap a single text in a list.")
     if len(sources) != len(summaries):
         raise InputError(
-            f"sources has {len(sources)} rows but summaries has {len(summaries)}; pass one source per summary "
-            "(repeat a document for each of its summaries)."
+            f"{source_name} has {len(sources)} rows but {summary_name} has {len(summaries)}; pass one source per "
+            "summary (repeat a document for each of its summaries)."
         )
-    problems = [p for name, rows in (("sources", sources), ("summaries", summaries)) for i, v in enumerate(rows) if (p := row_problem(name, i, v))]
+    problems = [
+        p for name, rows in ((source_name, sources), (summary_name, summaries)) for i, v in enumerate(rows) if (p := row_problem(name, i, v))
+    ]
     if problems:
         more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
         raise InputError("; ".join(problems[:5]) + more)

@@ -16,9 +16,11 @@ class Rows:
     origin: str
 
 
-def _column(record: dict, column: str, where: str) -> Any:
+def _column(record: Any, column: str, where: str) -> Any:
+    if not isinstance(record, dict):
+        raise ValueError(f"{where}: expected a JSON object with {column!r}, got {type(record).__name__}; fix or remove the line.")
     if column not in record:
-        raise KeyError(f"{where}: no column {column!r} (columns: {sorted(record)}); choose one with --source-column/--summary-column.")
+        raise ValueError(f"{where}: no column {column!r} (columns: {sorted(record)}); choose one with --source-column/--summary-column.")
     return record[column]
 
 
@@ -48,7 +50,7 @@ def read_rows(
                     summaries.append(_column(record, summary_column, f"{input_path}:{n}"))
             return Rows(sources, summaries, input_path)
         if ext == ".csv":
-            with open(input_path, encoding="utf-8", newline="") as f:
+            with open(input_path, encoding="utf-8-sig", newline="") as f:  # tolerate a byte-order mark
                 records = list(csv.DictReader(f))
             sources = [_column(r, source_column, f"{input_path}:{i + 2}") for i, r in enumerate(records)]
             summaries = [_column(r, summary_column, f"{input_path}:{i + 2}") for i, r in enumerate(records)]

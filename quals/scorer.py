@@ -106,6 +106,8 @@ class QualsScorer:
             raise ValueError(f"answer_constraint={answer_constraint!r}: use one of {CONSTRAINTS}.")
         if batch_size < 1:
             raise ValueError(f"batch_size={batch_size} must be >= 1.")
+        if max_qa_pairs < 1:
+            raise ValueError(f"max_qa_pairs={max_qa_pairs} must be >= 1.")
         self.beam = BeamConfig(num_beams, num_beam_groups, diversity_penalty, min_new_tokens, max_new_tokens, length_penalty)
         if isinstance(model, QAGen):
             if device is not None or dtype is not None:

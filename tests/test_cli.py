@@ -87,9 +87,9 @@ def _run(args, **kwargs):
 def test_killed_run_resumes_to_identical_bytes(trained_qagen_dir, tmp_path):
     _write_jsonl(tmp_path / "in.jsonl", _rows(10))
     full, cut = tmp_path / "full.jsonl", tmp_path / "cut.jsonl"
-    assert _run(_cmd(trained_qagen_dir, tmp_path / "in.jsonl", full, ["--batch-size", "1"])).wait() == 0
+    assert _run(_cmd(trained_qagen_dir, tmp_path / "in.jsonl", full, ["--batch-size", "3"])).wait() == 0
 
-    proc = _run(_cmd(trained_qagen_dir, tmp_path / "in.jsonl", cut, ["--batch-size", "1"]))
+    proc = _run(_cmd(trained_qagen_dir, tmp_path / "in.jsonl", cut, ["--batch-size", "3"]))
     deadline = time.time() + 120
     while time.time() < deadline and (not cut.exists() or cut.read_text().count("\n") < 3):
         time.sleep(0.05)
@@ -97,10 +97,26 @@ def test_killed_run_resumes_to_identical_bytes(trained_qagen_dir, tmp_path):
     proc.wait()
     done = cut.read_text().count("\n")
     assert 3 <= done < 10, "the kill should land mid-run"
-    with open(cut, "a") as f:  # what a write torn by the kill looks like
-        f.write('{"index": 99, "quals": -0.')
-    assert _run(_cmd(trained_qagen_dir, tmp_path / "in.jsonl", cut, ["--batch-size", "1"])).wait() == 0
+    with open(cut, "a") as f:  # a kill mid-write: one complete line of a batch, then a torn one
+        f.write('{"index": 99, "quals": -1.0}\n{"index": 100, "quals": -0.')
+    assert _run(_cmd(trained_qagen_dir, tmp_path / "in.jsonl", cut, ["--batch-size", "3"])).wait() == 0
     assert cut.read_bytes() == full.read_bytes()
+
+
+def test_foreign_output_file_is_not_appended_to(trained_qagen_dir, tmp_path, capsys):
+    _write_jsonl(tmp_path / "in.jsonl", _rows(2))
+    (tmp_path / "out.jsonl").write_text('{"mine": 1}\n')
+    assert main(_cmd(trained_qagen_dir, tmp_path / "in.jsonl", tmp_path / "out.jsonl")) == 2
+    assert "was not written by this tool" in capsys.readouterr().err
+    assert (tmp_path / "out.jsonl").read_text() == '{"mine": 1}\n'
+
+
+def test_unreadable_rows_are_named(trained_qagen_dir, tmp_path, capsys):
+    (tmp_path / "in.jsonl").write_text('{"source": "a", "summary": "b"}\n42\n')
+    assert main(_cmd(trained_qagen_dir, tmp_path / "in.jsonl", tmp_path / "out.jsonl")) == 2
+    assert "in.jsonl:2: expected a JSON object" in capsys.readouterr().err
+    (tmp_path / "bom.csv").write_text("\ufeffsource,summary\nalice was born in paris .,alice was born in paris .\n", encoding="utf-8")
+    assert main(_cmd(trained_qagen_dir, tmp_path / "bom.csv", tmp_path / "bom.jsonl")) == 0
 
 
 def test_resume_refuses_other_inputs(trained_qagen_dir, tmp_path, capsys):

@@ -100,7 +100,7 @@ def test_batch_and_padding_do_not_change_results(tokenizer):
 
 
 def test_invalid_config_is_rejected():
-    with pytest.raises(ValueError, match="multiple of num_groups"):
+    with pytest.raises(ValueError, match="multiple of num_beam_groups"):
         BeamConfig(num_beams=10, num_groups=3)
     with pytest.raises(ValueError, match="min_new_tokens"):
         BeamConfig(min_new_tokens=9, max_new_tokens=8)
@@ -127,3 +127,24 @@ def test_answer_span_constraint_yields_complete_pairs_copied_from_the_summary(to
             parts = split_qa(h.tokens, 1, EOS)
             assert parts is not None, h.tokens
             assert _is_span(parts[1], summary)
+
+
+def test_span_constraint_allows_every_continuation_of_a_repeated_token():
+    from quals.constraints import AnswerSpanConstraint
+
+    summary = [20, 21, 20, 22]  # token 20 occurs twice: "a b a c"
+    c = AnswerSpanConstraint([summary], hyps_per_summary=1, separator_id=1, eos_id=EOS, device=torch.device("cpu"))
+
+    def allowed(step):
+        lp = torch.zeros(1, 30)
+        c.apply(lp, step, max_new_tokens=20)
+        return set(torch.isfinite(lp[0]).nonzero().flatten().tolist())
+
+    assert EOS not in allowed(0) and 1 in allowed(0)  # before the separator: anything but EOS
+    c.update(torch.tensor([0]), torch.tensor([1]))  # separator: the answer starts
+    assert allowed(1) == {20, 21, 22}
+    c.update(torch.tensor([0]), torch.tensor([20]))  # "a": next is "b" (position 1) or "c" (position 3)
+    assert allowed(2) == {21, 22, EOS}
+    c.update(torch.tensor([0]), torch.tensor([22]))  # "a c": the summary ends, only EOS
+    assert allowed(3) == {EOS}
+    assert allowed(18) == {EOS}  # near the length limit an open answer may still end

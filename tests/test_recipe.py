@@ -68,3 +68,9 @@ def test_train_resume_export_and_score(base_and_data, architecture):
     scorer = quals.QualsScorer(out, num_beams=4, num_beam_groups=4, min_new_tokens=2, max_new_tokens=6, answer_constraint="span")
     (result,) = scorer.score(["alice was born in paris ."], ["alice was born in paris ."])
     assert result.num_qa_pairs >= 1 and result.quals is not None  # the span constraint guarantees valid pairs
+
+
+def test_recipe_file_with_an_unknown_field_is_rejected(tmp_path):
+    (tmp_path / "r.json").write_text(json.dumps({"base_model": "minilm", "lr": 1e-4}))
+    with pytest.raises(ValueError, match=r"r.json: unknown field\(s\) \['lr'\]"):
+        QAGenRecipe.from_json(str(tmp_path / "r.json"))

@@ -47,11 +47,21 @@ def test_signature_names_model_settings_and_versions(scorer, trained_qagen_dir):
     assert other.signature() != sig and "ns:beam" in other.signature()
 
 
-def test_beam_mode_reuses_beam_scores(scorer):
+def test_beam_mode_reuses_beam_scores_penalty_included(scorer):
     beam = quals.QualsScorer(scorer.qagen, **{**SETTINGS, "ns_mode": "beam"})
-    rescored, from_beam = scorer.score([SOURCE], ["bob was born in rome ."])[0], beam.score([SOURCE], ["bob was born in rome ."])[0]
-    assert from_beam.num_qa_pairs == rescored.num_qa_pairs
-    assert from_beam.quals != pytest.approx(rescored.quals)  # the beam side carries the diversity penalty
+    summary = ["bob was born in rome ."]
+    rescored = scorer.score([SOURCE], summary, return_qa_pairs=True)[0]
+    from_beam = beam.score([SOURCE], summary, return_qa_pairs=True)[0]
+    assert [p.question for p in from_beam.qa_pairs] == [p.question for p in rescored.qa_pairs]
+    penalised = 0
+    for b, r in zip(from_beam.qa_pairs, rescored.qa_pairs):
+        assert b.token_logprobs_source == pytest.approx(r.token_logprobs_source)
+        for beam_score, model_score in zip(b.token_logprobs_summary, r.token_logprobs_summary):
+            # A beam token score is the model's log-prob minus 0.5 per earlier group that used the token.
+            count = (model_score - beam_score) / 0.5
+            assert count == pytest.approx(round(count), abs=1e-3) and round(count) >= 0
+            penalised += round(count) > 0
+    assert penalised > 0 and from_beam.quals > rescored.quals
 
 
 def test_no_pair_gives_none_and_corpus_mean_skips_it(tiny_qagen_dir):

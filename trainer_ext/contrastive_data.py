@@ -13,6 +13,7 @@ samples and of the references (through the sharded, resumable corpus runner).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -23,7 +24,7 @@ from typing import Any
 
 import torch
 
-from quals.corpus import append_jsonl, count_complete_lines, score_corpus
+from quals.corpus import append_jsonl, check_meta, count_complete_lines, keep_first_lines, score_corpus
 from quals.readers import Rows
 
 from .rouge import rouge_ensemble
@@ -91,7 +92,13 @@ def sample_summaries(
     """K sampled summaries per document, appended to ``path`` batch by batch (resumes from it)."""
     from tqdm.auto import tqdm
 
+    settings = {k: getattr(config, k) for k in ("num_samples", "top_k", "temperature", "min_new_tokens", "max_new_tokens", "max_source_length", "batch_size", "seed")}
+    digest = hashlib.sha256(json.dumps(list(documents), ensure_ascii=False).encode()).hexdigest()
+    meta = {"documents_sha256": digest, "summarizer": str(getattr(model, "name_or_path", "")), **settings}
+    check_meta(path, meta, overwrite=False, write=True)
     done = count_complete_lines(path)
+    done -= done % config.batch_size  # resume on a batch boundary: a batch always samples the same way
+    keep_first_lines(path, done)
     model.eval()
     device = next(model.parameters()).device
     truncated = 0
@@ -116,8 +123,16 @@ def sample_summaries(
     bar.close()
     if truncated:
         logger.warning("%d document(s) longer than %d tokens were truncated for sampling.", truncated, config.max_source_length)
+    return read_samples(path, len(documents))
+
+
+def read_samples(path: str, n: int) -> list[list[str]]:
+    """The samples file, checked to hold documents 0..n-1 in order."""
     with open(path, encoding="utf-8") as f:
-        return [json.loads(line)["samples"] for line in f]
+        records = [json.loads(line) for line in f]
+    if [r["index"] for r in records] != list(range(n)):
+        raise ValueError(f"{path} does not hold one record per document in order; delete it to sample again.")
+    return [r["samples"] for r in records]
 
 
 def _quals_scores(scorer: Any, sources: list[str], summaries: list[str], path: str, rank: int, world: int, barrier: Any) -> list[float | None]:
@@ -157,8 +172,7 @@ def build_contrastive_dataset(
         sample_summaries(summarizer, tokenizer, documents, samples_path, config)
     if barrier:
         barrier()
-    with open(samples_path, encoding="utf-8") as f:
-        samples = [json.loads(line)["samples"] for line in f]
+    samples = read_samples(samples_path, len(documents))
     k = config.num_samples
     if config.metric == "quals":
         flat = _quals_scores(

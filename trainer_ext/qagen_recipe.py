@@ -44,14 +44,12 @@ class QAGenRecipe:
 
     @classmethod
     def from_json(cls, path: str, overrides: dict[str, Any] | None = None) -> "QAGenRecipe":
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
+        data = read_recipe(cls, path, overrides)
         base_dir = os.path.dirname(os.path.abspath(path))
         for key in ("train_files",):
             data[key] = [relative_to(base_dir, p) for p in data.get(key, [])]
         if data.get("dev_file"):
             data["dev_file"] = relative_to(base_dir, data["dev_file"])
-        data.update(overrides or {})
         return cls(**data)
 
     def format(self) -> QAFormat:
@@ -60,6 +58,22 @@ class QAGenRecipe:
                 raise ValueError(f"qa_format={self.qa_format!r}: not a preset; use one of {sorted(PRESETS)} or a dict.")
             return PRESETS[self.qa_format]
         return QAFormat.from_dict(self.qa_format, origin="recipe qa_format")
+
+
+def read_recipe(cls: type, path: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A recipe file's fields (plus overrides), with unknown fields named before anything runs."""
+    import dataclasses
+
+    with open(path, encoding="utf-8") as f:
+        try:
+            data = {**json.load(f), **(overrides or {})}
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{path} is not valid JSON: {e}") from e
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ValueError(f"{path}: unknown field(s) {unknown}; {cls.__name__} knows {sorted(known)}.")
+    return data
 
 
 def relative_to(base_dir: str, path: str) -> str:

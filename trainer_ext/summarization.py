@@ -18,7 +18,7 @@ from quals.qagen import resolve_model_path
 from .collators import NEGATIVE_LABELS, ConSeqCollator
 from .conseq_trainer import ConSeqConfig, ConSeqTrainer
 from .contrastive_data import ContrastiveConfig
-from .qagen_recipe import relative_to
+from .qagen_recipe import read_recipe, relative_to
 
 
 @dataclass
@@ -41,8 +41,7 @@ class SummarizerRecipe:
 
     @classmethod
     def from_json(cls, path: str, overrides: dict[str, Any] | None = None) -> "SummarizerRecipe":
-        with open(path, encoding="utf-8") as f:
-            data = {**json.load(f), **(overrides or {})}
+        data = read_recipe(cls, path, overrides)
         if data.get("data_file"):
             data["data_file"] = relative_to(os.path.dirname(os.path.abspath(path)), data["data_file"])
         return cls(**data)
@@ -51,10 +50,14 @@ class SummarizerRecipe:
         """(documents, reference summaries) of the ``train`` or ``eval`` slice of ``data_file``."""
         span = self.train_rows if which == "train" else self.eval_rows
         with open(self.data_file, encoding="utf-8") as f:
-            records = [json.loads(line) for line in f if line.strip()]
+            records = [(n, json.loads(line)) for n, line in enumerate(f, 1) if line.strip()]
         if span is not None:
             records = records[span[0] : span[1]]
-        return [r[self.document_field] for r in records], [r[self.summary_field] for r in records]
+        for n, r in records:
+            missing = [k for k in (self.document_field, self.summary_field) if k not in r]
+            if missing:
+                raise ValueError(f"{self.data_file}:{n}: missing field(s) {missing}; set document_field/summary_field in the recipe.")
+        return [r[self.document_field] for _, r in records], [r[self.summary_field] for _, r in records]
 
     def contrastive_config(self) -> ContrastiveConfig:
         return ContrastiveConfig(**{"max_source_length": self.max_source_length, "max_new_tokens": self.max_target_length, **self.contrastive})
@@ -83,11 +86,12 @@ def load_summarizer(path: str, from_base: bool = False):
 
 
 def target_ids(tokenizer: Any, model: Any, text: str, max_length: int) -> list[int]:
-    """Summary token ids as labels: the tokenizer's specials, minus a leading decoder-start token."""
-    ids = tokenizer(text, truncation=True, max_length=max_length + 1)["input_ids"]
+    """Summary token ids as labels: the tokenizer's specials, minus a leading decoder-start token; a
+    summary cut at ``max_length`` keeps its final (end) token."""
+    ids = tokenizer(text)["input_ids"]
     if ids and ids[0] == model.config.decoder_start_token_id:
         ids = ids[1:]
-    return ids[:max_length]
+    return ids if len(ids) <= max_length else ids[: max_length - 1] + ids[-1:]
 
 
 def tokenize(
