@@ -37,8 +37,8 @@ def format_table(examples: list[dict[str, str]], results: list[Any]) -> str:
         low = min((faithful, altered), key=lambda r: float("inf") if r.quals is None else r.quals)
         pair = worst_pair(low)
         if pair is not None:
-            text = f"Q: {pair.question}  A: {pair.answer}"
-            lines.append(textwrap.indent(textwrap.shorten(text, 68), " " * 4))
+            question = textwrap.shorten(pair.question, 46, placeholder="...")
+            lines.append(f"    Q: {question}  A: {textwrap.shorten(pair.answer, 24, placeholder='...')}")
             lines.append(
                 f"    log-prob given summary {pair.logprob_summary:.2f}, given source {pair.logprob_source:.2f}"
             )
