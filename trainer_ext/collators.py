@@ -16,6 +16,14 @@ def pad_sequences(seqs: list[list[int]], value: int) -> torch.Tensor:
     return torch.tensor([list(s) + [value] * (width - len(s)) for s in seqs], dtype=torch.long)
 
 
+def pad_sources(rows: list[dict[str, Any]], pad_token_id: int) -> dict[str, torch.Tensor]:
+    """Right-padded ``input_ids`` and their ``attention_mask``."""
+    return {
+        "input_ids": pad_sequences([r["input_ids"] for r in rows], pad_token_id),
+        "attention_mask": pad_sequences([[1] * len(r["input_ids"]) for r in rows], 0),
+    }
+
+
 @dataclass
 class QAGenCollator:
     """Collate ``input_ids``/``decoder_input_ids``/``labels`` rows for any QAGen architecture."""
@@ -23,10 +31,8 @@ class QAGenCollator:
     pad_token_id: int
 
     def __call__(self, rows: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
-        inputs = pad_sequences([r["input_ids"] for r in rows], self.pad_token_id)
         return {
-            "input_ids": inputs,
-            "attention_mask": (pad_sequences([[1] * len(r["input_ids"]) for r in rows], 0)),
+            **pad_sources(rows, self.pad_token_id),
             "decoder_input_ids": pad_sequences([r["decoder_input_ids"] for r in rows], self.pad_token_id),
             "labels": pad_sequences([r["labels"] for r in rows], IGNORE_INDEX),
         }
@@ -43,8 +49,7 @@ class ConSeqCollator:
 
     def __call__(self, rows: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
         batch = {
-            "input_ids": pad_sequences([r["input_ids"] for r in rows], self.pad_token_id),
-            "attention_mask": pad_sequences([[1] * len(r["input_ids"]) for r in rows], 0),
+            **pad_sources(rows, self.pad_token_id),
             "labels": pad_sequences([r["labels"] for r in rows], IGNORE_INDEX),
         }
         if all(r.get(NEGATIVE_LABELS) for r in rows):

@@ -124,11 +124,15 @@ def train_qagen(recipe: QAGenRecipe, output_dir: str, resume: bool = True) -> Se
         data_collator=QAGenCollator(pad_token_id=tokenizer.convert_tokens_to_ids(fmt.pad_token)),
         processing_class=tokenizer,
     )
-    has_checkpoint = resume and any(d.startswith("checkpoint-") for d in os.listdir(output_dir)) if os.path.isdir(output_dir) else False
     started = time.time()
-    trainer.train(resume_from_checkpoint=True if has_checkpoint else None)
+    trainer.train(resume_from_checkpoint=True if resume and has_checkpoint(output_dir) else None)
     logger.info("training took %.0f s", time.time() - started)
     return trainer
+
+
+def has_checkpoint(output_dir: str) -> bool:
+    """Whether a run folder holds a ``checkpoint-N`` folder to resume from."""
+    return os.path.isdir(output_dir) and any(d.startswith("checkpoint-") for d in os.listdir(output_dir))
 
 
 def latest_checkpoint(output_dir: str) -> str:
