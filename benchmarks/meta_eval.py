@@ -1,11 +1,12 @@
-"""Correlation of QUALS (and a lexical baseline) with human consistency judgments.
+"""Correlation of QUALS or QAGS (and a lexical baseline) with human consistency judgments.
 
 Prints JSON: Pearson, Spearman and Kendall correlations with 95% bootstrap intervals, coverage, and the
 same for the share of summary bigrams found in the source (a strong baseline on extractive summaries).
-QUALS scores are written to --scores (JSONL) through the resumable corpus runner, so a killed run
-continues where it stopped.
+Scores are written to --scores (JSONL) through the resumable corpus runner, so a killed run continues
+where it stopped. ``--metric qags`` evaluates the QAGS baseline (flags of QagsScorer) instead.
 
   python benchmarks/meta_eval.py --scores runs/qags_quals.jsonl             # QAGS-C, bundled model
+  python benchmarks/meta_eval.py --metric qags --scores runs/qags_qags.jsonl
   python benchmarks/meta_eval.py --data judged.jsonl --doc-field document --summary-field summary \
       --score-field human --scores runs/mine.jsonl
 """
@@ -63,11 +64,13 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--summary-field")
     parser.add_argument("--score-field")
     parser.add_argument("--limit", type=int)
-    parser.add_argument("--scores", required=True, help="JSONL of QUALS scores (resumed if present)")
+    parser.add_argument("--scores", required=True, help="JSONL of scores (resumed if present)")
     parser.add_argument("--bootstrap", type=int, default=1000)
-    from quals.cli import add_scorer_flags, scorer_kwargs
+    from quals.cli import METRICS, add_scorer_flags, chosen_metric, scorer_class, scorer_kwargs
 
-    add_scorer_flags(parser)
+    parser.add_argument("--metric", choices=METRICS, default="quals")
+    cls = scorer_class(chosen_metric(argv))
+    add_scorer_flags(parser, cls)
     args = parser.parse_args(argv)
     if args.score_field:
         docs, sums, human = load_judged_jsonl(args.data, args.doc_field, args.summary_field, args.score_field, args.limit)
@@ -76,25 +79,25 @@ def main(argv: list[str] | None = None) -> dict:
 
     from quals.corpus import score_corpus
     from quals.readers import Rows
-    from quals.scorer import QualsScorer
 
-    scorer = QualsScorer(**scorer_kwargs(args))
+    scorer = cls(**scorer_kwargs(args, cls))
     stats = score_corpus(scorer, Rows(docs, sums, args.data), args.scores, progress=True)
     with open(args.scores, encoding="utf-8") as f:
         records = [json.loads(line) for line in f]
-    kept = [i for i, r in enumerate(records) if r["quals"] is not None]
+    key, count = scorer.metric_name, scorer.count_name
+    kept = [i for i, r in enumerate(records) if r[key] is not None]
     baseline = [bigram_overlap(d, s) for d, s in zip(docs, sums)]
     report = {
         "data": os.path.basename(args.data),
         "summaries": len(records),
         "signature": scorer.signature(),
-        "quals": {
+        key: {
             "coverage": round(len(kept) / len(records), 4),
-            "mean_qa_pairs": round(sum(r["num_qa_pairs"] for r in records) / len(records), 2),
-            **correlations([records[i]["quals"] for i in kept], [human[i] for i in kept], args.bootstrap),
+            f"mean_{count}": round(sum(r[count] for r in records) / len(records), 2),
+            **correlations([records[i][key] for i in kept], [human[i] for i in kept], args.bootstrap),
         },
         "bigram_overlap": correlations(baseline, human, args.bootstrap),
-        "bigram_overlap_on_quals_items": correlations([baseline[i] for i in kept], [human[i] for i in kept], args.bootstrap),
+        f"bigram_overlap_on_{key}_items": correlations([baseline[i] for i in kept], [human[i] for i in kept], args.bootstrap),
         "seconds_per_summary_this_run": round(stats.seconds / stats.newly_scored, 3) if stats.newly_scored else None,
     }
     print(json.dumps(report, indent=2))

@@ -1,10 +1,14 @@
 """QUALS speed on QAGS-C summaries: seconds per summary, summaries per second, peak memory.
 
 Variants given with --variant (JSON objects of QualsScorer settings) run in the same process, on the same
-summaries, alternating, so their ratio is fair; the model is loaded once and not timed.
+summaries, alternating, so their ratio is fair; the model is loaded once and not timed. ``--compare qags``
+adds the QAGS baseline (settings from --qags, JSON) as the last variant, and every variant reports where
+its time goes (QUALS: generation, scoring; QAGS: extraction, question generation, QA on summaries and on
+sources).
 
   python benchmarks/speed.py --n 16
   python benchmarks/speed.py --n 16 --variant '{"batch_size": 1}' --variant '{"batch_size": 8}'
+  python benchmarks/speed.py --n 16 --compare qags
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--dtype")
     parser.add_argument("--repeats", type=int, default=1, help="alternating rounds over the variants")
     parser.add_argument("--variant", action="append", default=[], help="JSON object of QualsScorer settings")
+    parser.add_argument("--compare", choices=["qags"], help="also time the QAGS baseline on the same summaries")
+    parser.add_argument("--qags", default="{}", help="JSON object of QagsScorer settings for --compare qags")
     args = parser.parse_args(argv)
 
     import torch
@@ -40,12 +46,19 @@ def main(argv: list[str] | None = None) -> dict:
     qagen = quals.QAGen.from_pretrained(args.model, device=args.device, dtype=args.dtype)
     variants = [json.loads(v) for v in args.variant] or [{}]
     scorers = [quals.QualsScorer(qagen, **v) for v in variants]
-    scorers[0].score(docs[:1], sums[:1])  # warm-up, not timed
+    if args.compare == "qags":
+        qags_settings = {"device": args.device, "dtype": args.dtype, **json.loads(args.qags)}
+        scorers.append(quals.QagsScorer(**qags_settings))
+        variants.append({"metric": "qags", **json.loads(args.qags)})
+    for scorer in scorers:
+        scorer.score(docs[:1], sums[:1])  # warm-up, not timed
+        scorer.timings.reset()
     seconds = [0.0] * len(scorers)
+    results = [[] for _ in scorers]
     for _ in range(args.repeats):
         for k, scorer in enumerate(scorers):
             started = time.perf_counter()
-            results = scorer.score(docs, sums)
+            results[k] = scorer.score(docs, sums)
             seconds[k] += time.perf_counter() - started
     total = args.n * args.repeats
     report = {
@@ -58,14 +71,19 @@ def main(argv: list[str] | None = None) -> dict:
                 "settings": v,
                 "seconds_per_summary": round(s / total, 3),
                 "summaries_per_second": round(total / s, 3),
-                "ratio_to_first": round(seconds[0] / s, 3),
+                "speed_vs_first": round(seconds[0] / s, 3),
+                "coverage": sum(getattr(r, scorer.metric_name) is not None for r in rs) / len(rs),
+                "seconds_per_summary_by_stage": {
+                    stage: round(t / total, 3) for stage, t in scorer.timings.as_dict().items()
+                },
+                "signature": scorer.signature(),
             }
-            for v, s in zip(variants, seconds)
+            for v, s, scorer, rs in zip(variants, seconds, scorers, results)
         ],
-        "coverage_last_variant": sum(r.quals is not None for r in results) / len(results),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "signature": scorers[0].signature(),
     }
+    if args.compare:
+        report["qags_time_over_quals_time"] = round(seconds[-1] / seconds[0], 2)
     print(json.dumps(report, indent=2))
     return report
 

@@ -9,6 +9,7 @@ __version__ = "0.1.0"
 from .qa_format import PRESETS, QAFormat, QAFormatError  # noqa: E402
 from .qagen import QAGen  # noqa: E402
 from .scorer import QAPairResult, QualsResult, QualsScorer, corpus_summary, score  # noqa: E402
+from .qags import QagsResult, QagsScorer, score_qags  # noqa: E402
 
 
 def metric_path() -> str:
@@ -27,9 +28,12 @@ __all__ = [
     "QAFormatError",
     "QAGen",
     "QAPairResult",
+    "QagsResult",
+    "QagsScorer",
     "QualsResult",
     "QualsScorer",
     "corpus_summary",
     "metric_path",
     "score",
+    "score_qags",
 ]

@@ -1,7 +1,8 @@
 """``quals``: score corpora (``quals score``) or see QUALS at work on bundled examples (``quals demo``).
 
 Every ``QualsScorer`` setting is a flag of the same name (``--num-beams``, ``--ns-mode``...), read from
-the constructor's signature, so the CLI and the API cannot drift apart.
+the constructor's signature, so the CLI and the API cannot drift apart; ``quals score --metric qags``
+swaps in ``QagsScorer`` and its flags (``quals score --metric qags --help`` lists them).
 """
 
 from __future__ import annotations
@@ -15,24 +16,43 @@ import sys
 from typing import Any
 
 
-def _scorer_settings() -> list[inspect.Parameter]:
+METRICS = ("quals", "qags")
+
+
+def scorer_class(metric: str = "quals") -> type:
+    """``QualsScorer`` or ``QagsScorer``."""
+    if metric == "qags":
+        from .qags import QagsScorer
+
+        return QagsScorer
     from .scorer import QualsScorer
 
-    return [p for p in inspect.signature(QualsScorer.__init__).parameters.values() if p.name != "self"]
+    return QualsScorer
 
 
-def add_scorer_flags(parser: argparse.ArgumentParser) -> None:
-    """One flag per ``QualsScorer`` argument, with the same default."""
-    group = parser.add_argument_group("scorer settings (QualsScorer arguments)")
+def chosen_metric(argv: list[str] | None) -> str:
+    """The ``--metric`` of a command line (default quals), read before the full parser is built."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--metric", choices=METRICS, default="quals")
+    return pre.parse_known_args(argv)[0].metric
+
+
+def _scorer_settings(cls: type) -> list[inspect.Parameter]:
+    return [p for p in inspect.signature(cls.__init__).parameters.values() if p.name != "self"]
+
+
+def add_scorer_flags(parser: argparse.ArgumentParser, cls: type) -> None:
+    """One flag per argument of the scorer class, with the same default."""
+    group = parser.add_argument_group(f"scorer settings ({cls.__name__} arguments)")
     optional_ints = {"max_source_length"}
-    for p in _scorer_settings():
+    for p in _scorer_settings(cls):
         kind = int if p.name in optional_ints else (type(p.default) if p.default is not None else str)
         flag = "--" + p.name.replace("_", "-")
         group.add_argument(flag, dest=p.name, type=kind, default=p.default, help=f"default: {p.default}")
 
 
-def scorer_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    return {p.name: getattr(args, p.name) for p in _scorer_settings()}
+def scorer_kwargs(args: argparse.Namespace, cls: type) -> dict[str, Any]:
+    return {p.name: getattr(args, p.name) for p in _scorer_settings(cls)}
 
 
 def distributed_context() -> tuple[int, int, Any, str | None]:
@@ -54,14 +74,14 @@ def distributed_context() -> tuple[int, int, Any, str | None]:
 def _score(args: argparse.Namespace) -> int:
     from .corpus import score_corpus
     from .readers import read_rows
-    from .scorer import QualsScorer
 
     rows = read_rows(args.input, args.sources, args.summaries, args.source_column, args.summary_column)
     rank, world, barrier, device = distributed_context()
-    kwargs = scorer_kwargs(args)
+    cls = scorer_class(args.metric)
+    kwargs = scorer_kwargs(args, cls)
     if device and not kwargs.get("device"):
         kwargs["device"] = device
-    scorer = QualsScorer(**kwargs)
+    scorer = cls(**kwargs)
     stats = score_corpus(
         scorer, rows, args.output, with_pairs=args.qa_pairs, rank=rank, world_size=world,
         overwrite=args.overwrite, progress=not args.quiet, barrier=barrier,
@@ -74,11 +94,12 @@ def _score(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
-    run_demo(scorer_kwargs(args), limit=args.limit)
+    run_demo(scorer_kwargs(args, scorer_class("quals")), limit=args.limit)
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
+    metric = chosen_metric(argv)  # --metric decides which scorer's flags exist
     parser = argparse.ArgumentParser(prog="quals", description="QUALS factual-consistency scores for summaries.")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -89,15 +110,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--source-column", default="source")
     p.add_argument("--summary-column", default="summary")
     p.add_argument("--output", required=True, help="JSONL results; re-running continues where it stopped")
-    p.add_argument("--qa-pairs", action="store_true", help="include the kept QA pairs and per-token scores")
+    p.add_argument("--metric", choices=METRICS, default="quals", help="quals (default) or the QAGS baseline")
+    p.add_argument("--qa-pairs", action="store_true", help="include the kept QA pairs (QAGS: questions and answers)")
     p.add_argument("--overwrite", action="store_true", help="start over instead of resuming")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    add_scorer_flags(p)
+    add_scorer_flags(p, scorer_class(metric))
     p.set_defaults(func=_score)
 
     p = sub.add_parser("demo", help="score the bundled examples (faithful vs altered summaries) and explain")
     p.add_argument("--limit", type=int, default=None, help="only the first N examples")
-    add_scorer_flags(p)
+    add_scorer_flags(p, scorer_class("quals"))
     p.set_defaults(func=_demo)
 
     args = parser.parse_args(argv)

@@ -22,21 +22,23 @@ from .readers import Rows
 
 @dataclass
 class CorpusStats:
+    metric: str  # "quals" or "qags": the record key that holds the score
     rows: int
     scored: int
-    no_pairs: int
+    unscored: int  # no QA pair (QUALS) or no question (QAGS) survived the filter
     errors: int
-    mean_quals: float | None
+    mean: float | None
     seconds: float
     newly_scored: int
 
     def line(self, signature: str) -> str:
-        mean = "n/a" if self.mean_quals is None else f"{self.mean_quals:.4f}"
+        mean = "n/a" if self.mean is None else f"{self.mean:.4f}"
         coverage = self.scored / self.rows if self.rows else 0.0
         speed = f"{self.seconds / self.newly_scored:.2f} s/summary" if self.newly_scored else "nothing new to score"
+        what = "QA pairs" if self.metric == "quals" else "questions"
         return (
-            f"mean QUALS {mean} | coverage {coverage:.3f} ({self.scored}/{self.rows} scored, {self.no_pairs} without "
-            f"QA pairs, {self.errors} errors) | {speed}\n{signature}"
+            f"mean {self.metric.upper()} {mean} | coverage {coverage:.3f} ({self.scored}/{self.rows} scored, "
+            f"{self.unscored} without {what}, {self.errors} errors) | {speed}\n{signature}"
         )
 
 
@@ -107,16 +109,20 @@ def check_meta(output: str, meta: dict[str, Any], overwrite: bool, write: bool) 
 def _score_rows(scorer: Any, rows: Rows, indices: list[int], with_pairs: bool) -> list[dict[str, Any]]:
     """Records for ``indices``; a bad row gets an error record and never costs the others their scores."""
     records: dict[int, dict[str, Any]] = {}
+
+    def failed(i: int, error: str) -> dict[str, Any]:
+        return {"index": i, scorer.metric_name: None, scorer.count_name: 0, "error": error}
+
     good = []
     for i in indices:
         problem = row_problem("sources", i, rows.sources[i]) or row_problem("summaries", i, rows.summaries[i])
         if problem:
-            records[i] = {"index": i, "quals": None, "num_qa_pairs": 0, "error": problem}
+            records[i] = failed(i, problem)
         else:
             good.append(i)
 
     def run(batch: list[int]) -> None:
-        results = scorer.score([rows.sources[i] for i in batch], [rows.summaries[i] for i in batch], return_qa_pairs=with_pairs)
+        results = scorer.score([rows.sources[i] for i in batch], [rows.summaries[i] for i in batch], with_pairs)
         for i, result in zip(batch, results):
             records[i] = {"index": i, **result.to_dict(), "error": None}
 
@@ -128,7 +134,7 @@ def _score_rows(scorer: Any, rows: Rows, indices: list[int], with_pairs: bool) -
                 try:
                     run([i])
                 except Exception as e:  # noqa: BLE001
-                    records[i] = {"index": i, "quals": None, "num_qa_pairs": 0, "error": f"{type(e).__name__}: {e}"}
+                    records[i] = failed(i, f"{type(e).__name__}: {e}")
     return [records[i] for i in indices]
 
 
@@ -185,7 +191,7 @@ def score_corpus(
             os.unlink(p)
     if barrier:
         barrier()
-    return summarize(output, time.time() - started, n - initially_done)
+    return summarize(output, scorer.metric_name, time.time() - started, n - initially_done)
 
 
 def _resume_point(part: str, batch_size: int, shard_rows: int) -> int:
@@ -197,17 +203,18 @@ def _resume_point(part: str, batch_size: int, shard_rows: int) -> int:
     return done
 
 
-def summarize(path: str, seconds: float, newly_scored: int) -> CorpusStats:
+def summarize(path: str, metric: str, seconds: float, newly_scored: int) -> CorpusStats:
     with open(path, encoding="utf-8") as f:
         records = [json.loads(line) for line in f]
-    scored = [r["quals"] for r in records if r["quals"] is not None]
+    scored = [r[metric] for r in records if r[metric] is not None]
     errors = sum(1 for r in records if r.get("error"))
     return CorpusStats(
+        metric=metric,
         rows=len(records),
         scored=len(scored),
-        no_pairs=len(records) - len(scored) - errors,
+        unscored=len(records) - len(scored) - errors,
         errors=errors,
-        mean_quals=sum(scored) / len(scored) if scored else None,
+        mean=sum(scored) / len(scored) if scored else None,
         seconds=seconds,
         newly_scored=newly_scored,
     )

@@ -15,6 +15,9 @@ from typing import Any
 
 FORMAT_FILE = "qa_format.json"
 ARCHITECTURES = ("encoder-decoder", "prefix-lm")
+# "qagen": source = text, target = question <sep> answer <eos> (QUALS).
+# "question-generation": source = answer <sep> text, target = question <eos> (QAGS's answer-conditioned QG).
+TASKS = ("qagen", "question-generation")
 
 
 class QAFormatError(ValueError):
@@ -27,6 +30,8 @@ class QAFormat:
 
     A target is ``tokens(question) + [separator] + tokens(answer) + [eos]``; the decoder is fed
     ``[decoder_start] + target[:-1]``. A source is ``[source_bos]? + tokens(text)[:max] + [source_eos]?``.
+    With ``task="question-generation"`` the separator moves to the source (``answer [separator] text``)
+    and the target is the question alone.
     """
 
     architecture: str
@@ -39,6 +44,7 @@ class QAFormat:
     max_source_length: int = 1024
     max_target_length: int = 61
     description: str = ""
+    task: str = "qagen"
 
     def validate(self, tokenizer: Any) -> "TokenIds":
         """Check every declared token against ``tokenizer``; return their ids or raise QAFormatError."""
@@ -47,6 +53,8 @@ class QAFormat:
                 f"qa_format.json: architecture={self.architecture!r} is not one of {ARCHITECTURES}; "
                 "set it to 'encoder-decoder' for Hugging Face seq2seq models (BART, T5, bert2bert)."
             )
+        if self.task not in TASKS:
+            raise QAFormatError(f"qa_format.json: task={self.task!r} is not one of {TASKS}.")
         if self.max_source_length < 8 or self.max_target_length < 2:
             raise QAFormatError(
                 "qa_format.json: max_source_length must be >= 8 and max_target_length >= 2 "
@@ -164,3 +172,9 @@ PRESETS: dict[str, QAFormat] = {
         description="QUALS MiniLM-L6 prefix-LM QAGen (one BERT, UniLM-style attention mask).",
     ),
 }
+# The bundled QAGS question generator: the same conventions, source "answer [unused0] text", target "question [SEP]".
+PRESETS["minilm-prefix-lm-qg"] = dataclasses.replace(
+    PRESETS["minilm-prefix-lm"],
+    task="question-generation",
+    description="QAGS MiniLM-L6 prefix-LM question generator (answer-conditioned).",
+)

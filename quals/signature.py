@@ -33,5 +33,10 @@ def make_signature(scorer: Any) -> str:
         ("dtype", str(qagen.dtype).replace("torch.", "")),
         ("device", qagen.device.type),
     ]
-    fields += list(versions().items())
-    return "QUALS|" + "|".join(f"{k}:{v}" for k, v in fields)
+    return format_signature("QUALS", fields)
+
+
+def format_signature(metric: str, fields: list[tuple[str, Any]]) -> str:
+    """``METRIC|key:value|...`` with the library versions appended."""
+    fields = fields + list(versions().items())
+    return metric + "|" + "|".join(f"{k}:{v}" for k, v in fields)

@@ -28,3 +28,23 @@ def trained_qagen_dir(tmp_path_factory) -> str:
     from facts import train_fact_qagen
 
     return train_fact_qagen(str(tmp_path_factory.mktemp("fact-qagen")))
+
+
+@pytest.fixture(scope="session")
+def trained_qg_dir(tmp_path_factory) -> str:
+    """A tiny answer-conditioned question generator trained for seconds on the templated facts."""
+    import dataclasses
+
+    from facts import train_fact_qagen
+    from tiny import TINY_FORMAT
+
+    fmt = dataclasses.replace(TINY_FORMAT, task="question-generation")
+    return train_fact_qagen(str(tmp_path_factory.mktemp("fact-qg")), fmt=fmt)
+
+
+@pytest.fixture(scope="session")
+def trained_qa_dir(tmp_path_factory) -> str:
+    """A tiny extractive QA model trained for seconds on the templated facts."""
+    from facts import train_fact_qa
+
+    return train_fact_qa(str(tmp_path_factory.mktemp("fact-qa")))

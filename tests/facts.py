@@ -10,6 +10,7 @@ import torch
 from quals.prefix_lm import PrefixLMForQAGen
 from tiny import TINY_FORMAT, tiny_bert_config, tiny_tokenizer
 from trainer_ext.collators import QAGenCollator
+from trainer_ext.qa_data import build_qa_features
 from trainer_ext.qagen_data import build_examples
 
 NAMES = ["alice", "bob", "carol", "dave", "erin", "frank"]
@@ -40,26 +41,66 @@ def fact_rows(seed: int = 0, n: int = 400) -> list[dict]:
     return rows
 
 
-def train_fact_qagen(folder: str, steps: int = 600, seed: int = 0) -> str:
-    """Train a tiny prefix-LM on ``fact_rows`` and save it as a QAGen folder."""
+FILLER = ["the painter lived in the city .", "the team played for a year .", "the writer won a prize ."]
+
+
+def with_filler(rows: list[dict], seed: int) -> list[dict]:
+    """Rows whose contexts gain up to three filler sentences (no names, no cities) before and after."""
+    rng = random.Random(seed)
+    out = []
+    for row in rows:
+        before = " ".join(rng.choices(FILLER, k=rng.randint(0, 3)))
+        after = " ".join(rng.choices(FILLER, k=rng.randint(0, 3)))
+        shift = len(before) + 1 if before else 0
+        context = " ".join(part for part in (before, row["context"], after) if part)
+        answers = {"text": row["answers"]["text"], "answer_start": [a + shift for a in row["answers"]["answer_start"]]}
+        out.append({**row, "context": context, "answers": answers})
+    return out
+
+
+def _fit(model: torch.nn.Module, rows: list[dict], collate, steps: int, seed: int, lr: float = 3e-3) -> None:
+    """AdamW on random batches of 32 rows; the model is left in eval mode."""
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
+    rng = random.Random(seed)
+    model.train()
+    for _ in range(steps):
+        loss = model(**collate(rng.sample(rows, 32))).loss
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    model.eval()
+
+
+def _columns_to_rows(data: dict[str, list], keys: tuple[str, ...]) -> list[dict]:
+    return [{k: data[k][i] for k in keys} for i in range(len(data[keys[0]]))]
+
+
+def train_fact_qagen(folder: str, steps: int = 600, seed: int = 0, fmt=TINY_FORMAT) -> str:
+    """Train a tiny prefix-LM on ``fact_rows`` and save it as a QAGen folder (or a QG one, per ``fmt.task``)."""
     tokenizer = tiny_tokenizer(folder)
     torch.manual_seed(seed)
     config = tiny_bert_config(len(tokenizer))
     config.hidden_size, config.intermediate_size = 64, 128
     model = PrefixLMForQAGen(config)
-    data = build_examples(fact_rows(seed), tokenizer, TINY_FORMAT, min_window=64, max_window=64, seed=seed)
-    collate = QAGenCollator(pad_token_id=tokenizer.pad_token_id)
-    rows = [{k: data[k][i] for k in ("input_ids", "decoder_input_ids", "labels")} for i in range(len(data["labels"]))]
-    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
-    rng = random.Random(seed)
-    model.train()
-    for _ in range(steps):
-        batch = collate(rng.sample(rows, 32))
-        loss = model(**batch).loss
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad()
-    model.eval()
+    data = build_examples(fact_rows(seed), tokenizer, fmt, min_window=64, max_window=64, seed=seed)
+    rows = _columns_to_rows(data, ("input_ids", "decoder_input_ids", "labels"))
+    _fit(model, rows, QAGenCollator(pad_token_id=tokenizer.pad_token_id), steps, seed)
     model.save_pretrained(folder)
-    TINY_FORMAT.save(folder)
+    fmt.save(folder)
+    return folder
+
+
+def train_fact_qa(folder: str, steps: int = 300, seed: int = 0) -> str:
+    """Train a tiny extractive QA model (``BertForQuestionAnswering``) on ``fact_rows`` and save it."""
+    from transformers import BertForQuestionAnswering, DataCollatorWithPadding
+
+    tokenizer = tiny_tokenizer(folder)
+    torch.manual_seed(seed)
+    config = tiny_bert_config(len(tokenizer))
+    config.hidden_size, config.intermediate_size = 64, 128
+    model = BertForQuestionAnswering(config)
+    data = build_qa_features(with_filler(fact_rows(seed), seed), tokenizer, max_length=64, stride=16)
+    rows = _columns_to_rows(data, ("input_ids", "token_type_ids", "attention_mask", "start_positions", "end_positions"))
+    _fit(model, rows, DataCollatorWithPadding(tokenizer), steps, seed)
+    model.save_pretrained(folder)
     return folder

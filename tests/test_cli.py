@@ -140,3 +140,17 @@ def test_two_processes_equal_one(trained_qagen_dir, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert two.read_bytes() == one.read_bytes()
     assert not list(tmp_path.glob("two.jsonl.part*"))
+
+
+def test_qags_metric_from_the_command_line(trained_qg_dir, trained_qa_dir, tmp_path, capsys):
+    source = "Alice was born in Paris. The painter lived in the city."
+    _write_jsonl(tmp_path / "in.jsonl", [{"source": source, "summary": s} for s in ("Alice was born in Paris.", "Alice was born in Madrid.")])
+    flags = ["--metric", "qags", "--qg-model", trained_qg_dir, "--qa-model", trained_qa_dir, "--extractor", "rules",
+             "--num-beams", "4", "--max-new-tokens", "8", "--qa-max-length", "64", "--qa-stride", "16", "--quiet"]
+    assert main(["score", "--input", str(tmp_path / "in.jsonl"), "--output", str(tmp_path / "out.jsonl"), *flags]) == 0
+    records = [json.loads(line) for line in open(tmp_path / "out.jsonl")]
+    assert [r["qags"] for r in records] == [1.0, 0.5] and [r["num_questions"] for r in records] == [2, 2]
+    assert records[0]["signature"].startswith("QAGS|")
+    assert "mean QAGS 0.7500" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # QUALS-only flags do not exist under --metric qags
+        main(["score", "--input", str(tmp_path / "in.jsonl"), "--output", str(tmp_path / "x.jsonl"), *flags, "--ns-mode", "beam"])

@@ -97,3 +97,17 @@ def test_sampling_resumes_after_a_crash_without_loss_or_repeats(corpus, tmp_path
     assert (tmp_path / "cut.jsonl").read_text().count("\n") == 2
     cd.sample_summaries(summarizer, tokenizer, documents, str(tmp_path / "cut.jsonl"), config, progress=False)
     assert (tmp_path / "cut.jsonl").read_bytes() == (tmp_path / "full.jsonl").read_bytes()
+
+
+def test_sharded_sampling_merges_to_the_single_process_file(corpus, tmp_path):
+    documents, _, summarizer, tokenizer = corpus
+    config = ContrastiveConfig(**CONFIG)  # 5 documents in batches of 2: 3 batches over 2 ranks
+    cd.sample_summaries(summarizer, tokenizer, documents, str(tmp_path / "one.jsonl"), config, progress=False)
+    sharded = str(tmp_path / "two.jsonl")
+    for rank in (0, 1):  # what two processes do, one after the other
+        cd.sample_summaries(summarizer, tokenizer, documents, sharded, config, progress=False, rank=rank, world_size=2)
+    assert (tmp_path / "two.jsonl.part0of2").read_text().count("\n") == 2  # rank 0: batch 0 (documents 0-1)
+    assert (tmp_path / "two.jsonl.part1of2").read_text().count("\n") == 3  # rank 1: batches 1-2 (documents 2-4)
+    cd.merge_sample_parts(sharded, 2)
+    assert (tmp_path / "two.jsonl").read_bytes() == (tmp_path / "one.jsonl").read_bytes()
+    assert not (tmp_path / "two.jsonl.part0of2").exists()

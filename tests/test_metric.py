@@ -58,3 +58,20 @@ def test_metric_card_features_and_qa_pairs(trained_qagen_dir, offline_home, monk
     out = metric.compute(predictions=SUMMARIES[:1], sources=[SOURCE], return_qa_pairs=True, **SETTINGS)
     pair = out["qa_pairs"][0][0]
     assert {"question", "answer", "logprob_source", "logprob_summary", "difference", "tokens"} <= set(pair)
+
+
+def test_metric_computes_qags_too(trained_qg_dir, trained_qa_dir, offline_home, monkeypatch):
+    import evaluate
+
+    import quals
+
+    settings = dict(qg_model=trained_qg_dir, qa_model=trained_qa_dir, extractor="rules", num_beams=4, max_new_tokens=8,
+                    qa_max_length=64, qa_stride=16)
+    metric = evaluate.load(os.path.join(REPO, "quals_metric.py"), keep_in_memory=True)
+    source = "Alice was born in Paris. The painter lived in the city."
+    summaries = ["Alice was born in Paris.", "Alice was born in Madrid."]
+    out = metric.compute(predictions=summaries, sources=[source, source], metric="qags", return_qa_pairs=True, **settings)
+    expected = quals.QagsScorer(**settings).score([source, source], summaries)
+    assert out["qags"] == [r.qags for r in expected] and out["qags"][0] > out["qags"][1]
+    assert out["num_questions"] == [2, 2] and out["mean_qags"] == pytest.approx(sum(out["qags"]) / 2)
+    assert out["signature"].startswith("QAGS|") and out["questions"][1][0]["candidate"] == "Alice"

@@ -8,14 +8,24 @@ import logging
 import sys
 
 
+def _recipe(cls: type, args: argparse.Namespace):
+    """The recipe of ``--config`` with ``--set`` and ``--max-steps`` applied."""
+    recipe = cls.from_json(args.config, json.loads(args.set) if args.set else {})
+    if args.max_steps is not None:
+        recipe.training["max_steps"] = args.max_steps
+    return recipe
+
+
 def _qagen(args: argparse.Namespace) -> None:
     from .qagen_recipe import QAGenRecipe, train_qagen
 
-    overrides = json.loads(args.set) if args.set else {}
-    recipe = QAGenRecipe.from_json(args.config, overrides)
-    if args.max_steps is not None:
-        recipe.training["max_steps"] = args.max_steps
-    train_qagen(recipe, args.output_dir, resume=not args.no_resume)
+    train_qagen(_recipe(QAGenRecipe, args), args.output_dir, resume=not args.no_resume)
+
+
+def _qa(args: argparse.Namespace) -> None:
+    from .qa_recipe import QARecipe, train_qa
+
+    train_qa(_recipe(QARecipe, args), args.output_dir, resume=not args.no_resume)
 
 
 def _export_qagen(args: argparse.Namespace) -> None:
@@ -28,6 +38,15 @@ def _export_qagen(args: argparse.Namespace) -> None:
     card = open(args.model_card, encoding="utf-8").read() if args.model_card else f"# QAGen\n\nExported from {checkpoint}.\n"
     out = export_qagen(checkpoint, args.out, recipe.format(), card, dtype=getattr(torch, args.dtype))
     print(out)
+
+
+def _export_qa(args: argparse.Namespace) -> None:
+    from .qa_recipe import export_qa
+    from .qagen_recipe import latest_checkpoint
+
+    checkpoint = args.checkpoint or latest_checkpoint(args.run)
+    card = open(args.model_card, encoding="utf-8").read() if args.model_card else f"# QA model\n\nExported from {checkpoint}.\n"
+    print(export_qa(checkpoint, args.out, card))
 
 
 def _mle(args: argparse.Namespace) -> None:
@@ -78,13 +97,17 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="quals-train", description="Training recipes of QUALS.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("qagen", help="fine-tune a QAGen model on SQuAD-format data (resumes from output_dir)")
-    p.add_argument("--config", required=True, help="recipe JSON (see trainer_ext/configs/)")
-    p.add_argument("--output-dir", required=True, help="training state: checkpoints and logs")
-    p.add_argument("--max-steps", type=int, default=None, help="override training.max_steps")
-    p.add_argument("--set", default=None, help='JSON object of recipe overrides, e.g. \'{"max_train_examples": 64}\'')
-    p.add_argument("--no-resume", action="store_true", help="start over even if checkpoints exist")
-    p.set_defaults(func=_qagen)
+    for name, func, what in (
+        ("qagen", _qagen, "a QAGen (or, with a question-generation qa_format, QAGS's question generator)"),
+        ("qa", _qa, "QAGS's extractive question answerer"),
+    ):
+        p = sub.add_parser(name, help=f"fine-tune {what} on SQuAD-format data (resumes from output_dir)")
+        p.add_argument("--config", required=True, help="recipe JSON (see trainer_ext/configs/)")
+        p.add_argument("--output-dir", required=True, help="training state: checkpoints and logs")
+        p.add_argument("--max-steps", type=int, default=None, help="override training.max_steps")
+        p.add_argument("--set", default=None, help='JSON object of recipe overrides, e.g. \'{"max_train_examples": 64}\'')
+        p.add_argument("--no-resume", action="store_true", help="start over even if checkpoints exist")
+        p.set_defaults(func=func)
 
     p = sub.add_parser("export-qagen", help="turn a checkpoint into a complete QAGen folder")
     p.add_argument("--config", required=True, help="the recipe JSON the run used")
@@ -94,6 +117,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--dtype", default="float32", choices=["float32", "float16", "bfloat16"])
     p.add_argument("--model-card", help="Markdown file to ship as README.md")
     p.set_defaults(func=_export_qagen)
+
+    p = sub.add_parser("export-qa", help="turn a QA checkpoint into a folder QagsScorer loads")
+    p.add_argument("--run", help="run folder; its newest checkpoint is exported")
+    p.add_argument("--checkpoint", help="a specific checkpoint folder instead of --run")
+    p.add_argument("--out", required=True)
+    p.add_argument("--model-card", help="Markdown file to ship as README.md")
+    p.set_defaults(func=_export_qa)
 
     p = sub.add_parser("mle", help="CONSEQ stage 1: fine-tune an MLE summarizer (resumes from output_dir)")
     p.add_argument("--config", required=True, help="summarizer recipe JSON (see trainer_ext/configs/)")

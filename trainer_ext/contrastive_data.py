@@ -87,23 +87,32 @@ def select_pairs(
 
 
 def sample_summaries(
-    model: Any, tokenizer: Any, documents: Sequence[str], path: str, config: ContrastiveConfig, progress: bool = True
-) -> list[list[str]]:
-    """K sampled summaries per document, appended to ``path`` batch by batch (resumes from it)."""
+    model: Any, tokenizer: Any, documents: Sequence[str], path: str, config: ContrastiveConfig, progress: bool = True,
+    rank: int = 0, world_size: int = 1,
+) -> None:
+    """K sampled summaries per document, appended to ``path`` batch by batch (resumes from it).
+
+    Under several processes rank ``r`` samples a contiguous block of whole batches into
+    ``path.part{r}of{w}``; batches and their seeds are those of one process, so after
+    ``merge_sample_parts`` the file is the same whatever the number of processes.
+    """
     from tqdm.auto import tqdm
 
-    settings = {k: getattr(config, k) for k in ("num_samples", "top_k", "temperature", "min_new_tokens", "max_new_tokens", "max_source_length", "batch_size", "seed")}
-    digest = hashlib.sha256(json.dumps(list(documents), ensure_ascii=False).encode()).hexdigest()
-    meta = {"documents_sha256": digest, "summarizer": str(getattr(model, "name_or_path", "")), **settings}
-    check_meta(path, meta, overwrite=False, write=True)
-    done = count_complete_lines(path)
+    check_meta(path, _sampling_meta(model, documents, config), overwrite=False, write=rank == 0)
+    if count_complete_lines(path, truncate=False) == len(documents):
+        return  # complete (and merged)
+    starts = list(range(0, len(documents), config.batch_size))
+    mine = starts[rank * len(starts) // world_size : (rank + 1) * len(starts) // world_size]
+    part = path if world_size == 1 else f"{path}.part{rank}of{world_size}"
+    done = count_complete_lines(part)
     done -= done % config.batch_size  # resume on a batch boundary: a batch always samples the same way
-    keep_first_lines(path, done)
+    keep_first_lines(part, done)
     model.eval()
     device = next(model.parameters()).device
     truncated = 0
-    bar = tqdm(total=len(documents), initial=done, unit="doc", desc="sampling", disable=not progress)
-    for start in range(done, len(documents), config.batch_size):
+    shard_size = sum(len(documents[s : s + config.batch_size]) for s in mine)
+    bar = tqdm(total=shard_size, initial=done, unit="doc", desc=f"sampling (rank {rank})", disable=not progress)
+    for start in mine[done // config.batch_size :]:
         batch = list(documents[start : start + config.batch_size])
         full = tokenizer(batch)["input_ids"]
         truncated += sum(len(ids) > config.max_source_length for ids in full)
@@ -118,12 +127,30 @@ def sample_summaries(
             )
         texts = [t.strip() for t in tokenizer.batch_decode(out, skip_special_tokens=True)]
         k = config.num_samples
-        append_jsonl(path, [{"index": start + i, "samples": texts[i * k : (i + 1) * k]} for i in range(len(batch))])
+        append_jsonl(part, [{"index": start + i, "samples": texts[i * k : (i + 1) * k]} for i in range(len(batch))])
         bar.update(len(batch))
     bar.close()
     if truncated:
         logger.warning("%d document(s) longer than %d tokens were truncated for sampling.", truncated, config.max_source_length)
-    return read_samples(path, len(documents))
+
+
+def _sampling_meta(model: Any, documents: Sequence[str], config: ContrastiveConfig) -> dict[str, Any]:
+    """What the samples depend on; a resume under anything else is refused."""
+    settings = {k: getattr(config, k) for k in ("num_samples", "top_k", "temperature", "min_new_tokens", "max_new_tokens", "max_source_length", "batch_size", "seed")}
+    digest = hashlib.sha256(json.dumps(list(documents), ensure_ascii=False).encode()).hexdigest()
+    return {"documents_sha256": digest, "summarizer": str(getattr(model, "name_or_path", "")), **settings}
+
+
+def merge_sample_parts(path: str, world_size: int) -> None:
+    """Concatenate the ranks' part files into ``path`` (atomically) and remove them; rank 0 calls it."""
+    from quals.io_utils import atomic_write_text
+
+    parts = [f"{path}.part{r}of{world_size}" for r in range(world_size)]
+    if world_size == 1 or not all(os.path.exists(p) for p in parts):
+        return  # one process wrote path itself, or the parts were merged already
+    atomic_write_text(path, "".join(open(p, encoding="utf-8").read() for p in parts))
+    for p in parts:
+        os.unlink(p)
 
 
 def read_samples(path: str, n: int) -> list[list[str]]:
@@ -156,8 +183,8 @@ def build_contrastive_dataset(
     """Sample, score and select; save and return a ``datasets.Dataset`` of (document, positive, negative).
 
     ``scorer`` is a ``quals.QualsScorer`` (needed when ``config.metric == "quals"``). Re-running with the
-    same ``work_dir`` resumes each stage where it stopped. Under several processes, sampling runs on
-    rank 0 and scoring is sharded.
+    same ``work_dir`` resumes each stage where it stopped. Under several processes both sampling and
+    scoring are sharded.
     """
     from datasets import Dataset
 
@@ -168,8 +195,11 @@ def build_contrastive_dataset(
         raise ValueError("metric='quals' needs scorer=quals.QualsScorer(...).")
     os.makedirs(work_dir, exist_ok=True)
     samples_path = os.path.join(work_dir, "samples.jsonl")
+    sample_summaries(summarizer, tokenizer, documents, samples_path, config, progress=rank == 0, rank=rank, world_size=world_size)
+    if barrier:
+        barrier()
     if rank == 0:
-        sample_summaries(summarizer, tokenizer, documents, samples_path, config)
+        merge_sample_parts(samples_path, world_size)
     if barrier:
         barrier()
     samples = read_samples(samples_path, len(documents))

@@ -2,7 +2,9 @@
 
 Source = a window of the context that contains the answer (windows of varied length teach the model
 both summary-sized and document-sized inputs, and keep CPU steps short); target = question, separator,
-answer, end token. Each distinct answer of a question gives one example.
+answer, end token. Each distinct answer of a question gives one example. For a question generator
+(``task="question-generation"``, QAGS) the answer moves in front of the window, ``answer [sep] window``,
+and the target is the question and the end token.
 """
 
 from __future__ import annotations
@@ -97,10 +99,14 @@ def build_examples(
             hi = max(lo, min(first, len(offsets) - window))
             begin = rng.randint(lo, hi)
             source = enc["input_ids"][begin : begin + window]
+            answer = tokenizer(text, add_special_tokens=False)["input_ids"]
+            if fmt.task == "question-generation":
+                source = answer + [ids.separator] + source[: fmt.max_source_length - 3 - len(answer)]
+                labels = question[: fmt.max_target_length - 1] + [ids.eos]
+            else:
+                labels = target_ids(question, answer, ids, fmt.max_target_length)
             source = ([ids.source_bos] if ids.source_bos is not None else []) + source
             source = source + ([ids.source_eos] if ids.source_eos is not None else [])
-            answer = tokenizer(text, add_special_tokens=False)["input_ids"]
-            labels = target_ids(question, answer, ids, fmt.max_target_length)
             out["input_ids"].append(source)
             out["labels"].append(labels)
             out["decoder_input_ids"].append([ids.decoder_start] + labels[:-1])

@@ -27,30 +27,40 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass
-class QAGenRecipe:
-    """Everything a QAGen run needs besides the Trainer's own arguments (``training``)."""
+class SquadRecipe:
+    """Fields every recipe trained on SQuAD-format data shares; ``training`` holds the Trainer's arguments."""
 
     base_model: str = "minilm"
-    architecture: str = "prefix-lm"
-    qa_format: str | dict[str, Any] = "minilm-prefix-lm"
     train_files: list[str] = field(default_factory=list)
     dev_file: str | None = None
     dev_examples: int = 500
     max_train_examples: int | None = None
-    min_window: int = 48
-    max_window: int = 160
     seed: int = 0
     training: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_json(cls, path: str, overrides: dict[str, Any] | None = None) -> "QAGenRecipe":
+    def from_json(cls, path: str, overrides: dict[str, Any] | None = None):
+        """Read a recipe file; data paths in it are relative to the file."""
         data = read_recipe(cls, path, overrides)
         base_dir = os.path.dirname(os.path.abspath(path))
-        for key in ("train_files",):
-            data[key] = [relative_to(base_dir, p) for p in data.get(key, [])]
+        data["train_files"] = [relative_to(base_dir, p) for p in data.get("train_files", [])]
         if data.get("dev_file"):
             data["dev_file"] = relative_to(base_dir, data["dev_file"])
         return cls(**data)
+
+    def rows(self, files: list[str], limit: int | None) -> list[dict[str, Any]]:
+        rows = [row for path in files for row in read_squad(path)]
+        return rows if limit is None else rows[:limit]
+
+
+@dataclass
+class QAGenRecipe(SquadRecipe):
+    """A QAGen run (or, with a ``question-generation`` QA format, QAGS's question generator)."""
+
+    architecture: str = "prefix-lm"
+    qa_format: str | dict[str, Any] = "minilm-prefix-lm"
+    min_window: int = 48
+    max_window: int = 160
 
     def format(self) -> QAFormat:
         if isinstance(self.qa_format, str):
@@ -86,9 +96,7 @@ def relative_to(base_dir: str, path: str) -> str:
 def _examples(recipe: QAGenRecipe, files: list[str], tokenizer: Any, fmt: QAFormat, limit: int | None, seed: int):
     from datasets import Dataset
 
-    rows = [row for path in files for row in read_squad(path)]
-    if limit is not None:
-        rows = rows[:limit]
+    rows = recipe.rows(files, limit)
     columns = build_examples(rows, tokenizer, fmt, recipe.min_window, recipe.max_window, seed=seed)
     skipped = columns.pop("skipped")[0]
     logger.info("%d examples from %d rows (%d answers skipped: outside the window)", len(columns["labels"]), len(rows), skipped)
@@ -106,16 +114,7 @@ def train_qagen(recipe: QAGenRecipe, output_dir: str, resume: bool = True) -> Se
     dev = None
     if recipe.dev_file:
         dev = _examples(recipe, [recipe.dev_file], tokenizer, fmt, recipe.dev_examples, recipe.seed + 1)
-    defaults = {
-        "output_dir": output_dir,
-        "train_sampling_strategy": "group_by_length",
-        "length_column_name": "length",
-        "remove_unused_columns": False,
-        "report_to": "none",
-        "save_strategy": "steps",
-        "eval_strategy": "steps" if dev is not None else "no",
-    }
-    args = Seq2SeqTrainingArguments(**{**defaults, **recipe.training})
+    args = Seq2SeqTrainingArguments(**{**trainer_defaults(output_dir, dev is not None), **recipe.training})
     trainer = Seq2SeqTrainer(
         model=model,
         args=args,
@@ -124,6 +123,24 @@ def train_qagen(recipe: QAGenRecipe, output_dir: str, resume: bool = True) -> Se
         data_collator=QAGenCollator(pad_token_id=tokenizer.convert_tokens_to_ids(fmt.pad_token)),
         processing_class=tokenizer,
     )
+    return run_training(trainer, output_dir, resume)
+
+
+def trainer_defaults(output_dir: str, has_dev: bool) -> dict[str, Any]:
+    """Training arguments our recipes share (length-grouped batches, step checkpoints); configs override."""
+    return {
+        "output_dir": output_dir,
+        "train_sampling_strategy": "group_by_length",
+        "length_column_name": "length",
+        "remove_unused_columns": False,
+        "report_to": "none",
+        "save_strategy": "steps",
+        "eval_strategy": "steps" if has_dev else "no",
+    }
+
+
+def run_training(trainer: Any, output_dir: str, resume: bool):
+    """Train, resuming from the newest checkpoint of ``output_dir`` when there is one and ``resume``."""
     started = time.time()
     trainer.train(resume_from_checkpoint=True if resume and has_checkpoint(output_dir) else None)
     logger.info("training took %.0f s", time.time() - started)
