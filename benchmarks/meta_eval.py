@@ -57,6 +57,22 @@ def correlations(x: list[float], y: list[float], n_boot: int = 1000, seed: int =
     return out
 
 
+def paired_difference(a: list[float | None], b: list[float | None], human: list[float], n_boot: int = 1000, seed: int = 0) -> dict:
+    """Pearson(a) - Pearson(b) on the items both scored, with a paired percentile bootstrap 95% interval."""
+    from scipy import stats
+
+    both = [i for i in range(len(human)) if a[i] is not None and b[i] is not None]
+    x, y, h = (np.asarray([v[i] for i in both], dtype=float) for v in (a, b, human))
+    rng = np.random.default_rng(seed)
+    boots = []
+    for idx in rng.integers(0, len(both), size=(n_boot, len(both))):
+        boots.append(stats.pearsonr(x[idx], h[idx])[0] - stats.pearsonr(y[idx], h[idx])[0])
+    boots = [v for v in boots if np.isfinite(v)]
+    value = float(stats.pearsonr(x, h)[0] - stats.pearsonr(y, h)[0])
+    return {"n": len(both), "pearson_difference": round(value, 4),
+            "ci95": [round(float(np.percentile(boots, 2.5)), 4), round(float(np.percentile(boots, 97.5)), 4)]}
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=DEFAULT_QAGS, help="QAGS-C jsonl (default) or a judged JSONL with --*-field")
@@ -66,6 +82,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--limit", type=int)
     parser.add_argument("--scores", required=True, help="JSONL of scores (resumed if present)")
     parser.add_argument("--bootstrap", type=int, default=1000)
+    parser.add_argument("--paired-with", help="another scores JSONL on the same data: Pearson difference, paired bootstrap")
     from quals.cli import METRICS, add_scorer_flags, chosen_metric, scorer_class, scorer_kwargs
 
     parser.add_argument("--metric", choices=METRICS, default="quals")
@@ -100,6 +117,14 @@ def main(argv: list[str] | None = None) -> dict:
         f"bigram_overlap_on_{key}_items": correlations([baseline[i] for i in kept], [human[i] for i in kept], args.bootstrap),
         "seconds_per_summary_this_run": round(stats.seconds / stats.newly_scored, 3) if stats.newly_scored else None,
     }
+    if args.paired_with:
+        with open(args.paired_with, encoding="utf-8") as f:
+            other = [json.loads(line) for line in f]
+        other_key = next(k for k in ("quals", "qags") if k in other[0])
+        report["paired_with"] = {
+            "file": args.paired_with, "this_minus_other": paired_difference(
+                [r[key] for r in records], [r[other_key] for r in other], human, args.bootstrap),
+        }
     print(json.dumps(report, indent=2))
     return report
 

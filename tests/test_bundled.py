@@ -57,3 +57,26 @@ def test_quals_demo_command(capsys):
     run_demo({}, limit=1)
     out = capsys.readouterr().out
     assert "bridge" in out and "QUALS|model:bundled:qagen-minilm#" in out
+
+
+def test_bundled_qags_models_load_offline_with_cards():
+    from quals.qagen import MODELS_DIR
+
+    generator = quals.QAGen.from_pretrained("bundled-qg")
+    assert generator.format == quals.PRESETS["minilm-prefix-lm-qg"]
+    for folder in ("qags-qg-minilm", "qags-qa-minilm"):
+        assert os.path.getsize(os.path.join(MODELS_DIR, folder, "model.safetensors")) < 100 * 2**20
+        card = open(os.path.join(MODELS_DIR, folder, "README.md"), encoding="utf-8").read()
+        assert "CC BY-SA 4.0" in card and "Apache-2.0" in card and "quals-train" in card
+
+
+def test_bundled_qags_scores_faithful_summaries_at_least_as_high(demo_results):
+    examples, _ = demo_results
+    sources = [ex["document"] for ex in examples for _ in (0, 1)]
+    summaries = [s for ex in examples for s in (ex["faithful"], ex["altered"])]
+    results = quals.QagsScorer().score(sources, summaries)
+    assert results[0].signature.startswith("QAGS|qg:bundled:qags-qg-minilm#") and "extractor:spacy/en_core_web_sm" in results[0].signature
+    pairs = [(f.qags, a.qags) for f, a in zip(results[0::2], results[1::2]) if f.qags is not None and a.qags is not None]
+    assert len(pairs) >= 4  # measured: 4 of 5 examples have both scored (bridge keeps no question)
+    assert all(f >= a for f, a in pairs) and sum(f > a for f, a in pairs) >= 2  # measured: 2 wins, 2 ties
+    assert sum(f - a for f, a in pairs) / len(pairs) > 0.1  # measured mean gap: 0.21

@@ -17,7 +17,8 @@ def normalize_answer(text: str) -> str:
 
 
 def answer_f1(prediction: str, reference: str) -> float:
-    """Token-level F1 between two answers after normalization; two empty answers agree (F1 = 1)."""
+    """Token-level F1 between two answers after normalization; two empty answers agree (F1 = 1, as in
+    SQuAD v2.0's script; v1.1's gives 0)."""
     pred, ref = normalize_answer(prediction).split(), normalize_answer(reference).split()
     if not pred or not ref:
         return float(pred == ref)
