@@ -169,7 +169,7 @@ def score_corpus(
         barrier()
     lo, hi = rank * n // world_size, (rank + 1) * n // world_size
     merged = world_size > 1 and count_complete_lines(output, truncate=False) == n
-    done = hi - lo if merged else _resume_point(parts[rank], scorer.batch_size, hi - lo)
+    done = hi - lo if merged else resume_point(parts[rank], scorer.batch_size, hi - lo)
     if barrier:
         barrier()  # every process has settled its own part before anyone writes or counts
     initially_done = n if merged else sum(count_complete_lines(p, truncate=False) for p in parts)
@@ -186,15 +186,20 @@ def score_corpus(
     if barrier:
         barrier()
     if world_size > 1 and rank == 0 and not merged:
-        atomic_write_text(output, "".join(open(p, encoding="utf-8").read() for p in parts))
-        for p in parts:
-            os.unlink(p)
+        merge_parts(output, parts)
     if barrier:
         barrier()
     return summarize(output, scorer.metric_name, time.time() - started, n - initially_done)
 
 
-def _resume_point(part: str, batch_size: int, shard_rows: int) -> int:
+def merge_parts(output: str, parts: list[str]) -> None:
+    """Concatenate per-process part files into ``output`` in rank order (atomically), then remove them."""
+    atomic_write_text(output, "".join(open(p, encoding="utf-8").read() for p in parts))
+    for p in parts:
+        os.unlink(p)
+
+
+def resume_point(part: str, batch_size: int, shard_rows: int) -> int:
     """Rows already done in a part file, rounded down to a whole batch so that batches never regroup."""
     done = count_complete_lines(part)
     if done < shard_rows and done % batch_size:

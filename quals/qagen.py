@@ -76,6 +76,11 @@ def load_qagen_model(
     return AutoModelForSeq2SeqLM.from_pretrained(path, **kwargs)
 
 
+def resolve_device(device: str | None) -> torch.device:
+    """The device asked for, else CUDA when available, else the CPU."""
+    return torch.device(device) if device else torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
 def resolve_dtype(dtype: str | torch.dtype | None, device: torch.device) -> torch.dtype:
     if isinstance(dtype, torch.dtype):
         return dtype
@@ -142,7 +147,7 @@ class QAGen:
                 qa_format = QAFormat.load(os.path.dirname(hf_hub_download(path, "qa_format.json")))
         tokenizer = AutoTokenizer.from_pretrained(path)
         qa_format.validate(tokenizer)
-        target = torch.device(device) if device else torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        target = resolve_device(device)
         torch_dtype = resolve_dtype(dtype, target)
         model = load_qagen_model(path, qa_format, dtype=torch_dtype).to(target)
         name = f"bundled:{BUNDLED[name_or_path]}" if name_or_path in BUNDLED else name_or_path

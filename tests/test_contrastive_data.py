@@ -111,3 +111,13 @@ def test_sharded_sampling_merges_to_the_single_process_file(corpus, tmp_path):
     cd.merge_sample_parts(sharded, 2)
     assert (tmp_path / "two.jsonl").read_bytes() == (tmp_path / "one.jsonl").read_bytes()
     assert not (tmp_path / "two.jsonl.part0of2").exists()
+
+
+def test_a_finished_shard_with_a_short_last_batch_is_not_sampled_again(corpus, tmp_path):
+    documents, _, summarizer, tokenizer = corpus
+    config = ContrastiveConfig(**CONFIG)
+    path = str(tmp_path / "s.jsonl")
+    cd.sample_summaries(summarizer, tokenizer, documents, path, config, progress=False, rank=1, world_size=2)
+    before = (tmp_path / "s.jsonl.part1of2").read_bytes()  # batches 1-2: documents 2-3, then 4 alone
+    cd.sample_summaries(summarizer, tokenizer, documents, path, config, progress=False, rank=1, world_size=2)
+    assert (tmp_path / "s.jsonl.part1of2").read_bytes() == before

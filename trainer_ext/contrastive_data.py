@@ -24,7 +24,7 @@ from typing import Any
 
 import torch
 
-from quals.corpus import append_jsonl, check_meta, count_complete_lines, keep_first_lines, score_corpus
+from quals.corpus import append_jsonl, check_meta, count_complete_lines, merge_parts, resume_point, score_corpus
 from quals.readers import Rows
 
 from .rouge import rouge_ensemble
@@ -104,15 +104,14 @@ def sample_summaries(
     starts = list(range(0, len(documents), config.batch_size))
     mine = starts[rank * len(starts) // world_size : (rank + 1) * len(starts) // world_size]
     part = path if world_size == 1 else f"{path}.part{rank}of{world_size}"
-    done = count_complete_lines(part)
-    done -= done % config.batch_size  # resume on a batch boundary: a batch always samples the same way
-    keep_first_lines(part, done)
+    shard_size = sum(len(documents[s : s + config.batch_size]) for s in mine)
+    done = resume_point(part, config.batch_size, shard_size)  # a whole batch always samples the same way
     model.eval()
     device = next(model.parameters()).device
     truncated = 0
-    shard_size = sum(len(documents[s : s + config.batch_size]) for s in mine)
     bar = tqdm(total=shard_size, initial=done, unit="doc", desc=f"sampling (rank {rank})", disable=not progress)
-    for start in mine[done // config.batch_size :]:
+    finished = len(mine) if done == shard_size else done // config.batch_size  # whole batches already written
+    for start in mine[finished:]:
         batch = list(documents[start : start + config.batch_size])
         full = tokenizer(batch)["input_ids"]
         truncated += sum(len(ids) > config.max_source_length for ids in full)
@@ -143,14 +142,10 @@ def _sampling_meta(model: Any, documents: Sequence[str], config: ContrastiveConf
 
 def merge_sample_parts(path: str, world_size: int) -> None:
     """Concatenate the ranks' part files into ``path`` (atomically) and remove them; rank 0 calls it."""
-    from quals.io_utils import atomic_write_text
-
     parts = [f"{path}.part{r}of{world_size}" for r in range(world_size)]
     if world_size == 1 or not all(os.path.exists(p) for p in parts):
         return  # one process wrote path itself, or the parts were merged already
-    atomic_write_text(path, "".join(open(p, encoding="utf-8").read() for p in parts))
-    for p in parts:
-        os.unlink(p)
+    merge_parts(path, parts)
 
 
 def read_samples(path: str, n: int) -> list[list[str]]:

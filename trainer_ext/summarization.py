@@ -18,7 +18,7 @@ from quals.qagen import resolve_model_path
 from .collators import NEGATIVE_LABELS, ConSeqCollator
 from .conseq_trainer import ConSeqConfig, ConSeqTrainer
 from .contrastive_data import ContrastiveConfig
-from .qagen_recipe import has_checkpoint, read_recipe, relative_to
+from .qagen_recipe import read_recipe, relative_to, run_training
 
 
 @dataclass
@@ -155,7 +155,7 @@ def train_summarizer(
         data_collator=ConSeqCollator(pad_token_id=tokenizer.pad_token_id), processing_class=tokenizer,
         compute_metrics=rouge_metrics(tokenizer) if args.predict_with_generate else None,
     )
-    trainer.train(resume_from_checkpoint=True if resume and has_checkpoint(output_dir) else None)
+    run_training(trainer, output_dir, resume)
     final = os.path.join(output_dir, "final")
     trainer.save_model(final)
     tokenizer.save_pretrained(final)

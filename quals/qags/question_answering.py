@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from ..oom import with_oom_backoff
-from ..qagen import BUNDLED, resolve_dtype, resolve_model_path, weights_hash
+from ..qagen import BUNDLED, resolve_device, resolve_dtype, resolve_model_path, weights_hash
 
 
 @dataclass
@@ -50,7 +50,7 @@ class QuestionAnswerer:
         self.tokenizer = AutoTokenizer.from_pretrained(path)
         if not self.tokenizer.is_fast:
             raise ValueError(f"qa_model={model!r} has no fast tokenizer; QAGS needs character offsets to return answers.")
-        target = torch.device(device) if device else torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        target = resolve_device(device)
         self.model = AutoModelForQuestionAnswering.from_pretrained(
             path, use_safetensors=True, dtype=resolve_dtype(dtype, target)
         ).to(target).eval()
