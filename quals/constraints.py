@@ -1,9 +1,13 @@
-"""Decoding constraint: after the separator, the answer must copy a contiguous span of the summary.
+"""Decoding constraints for ``diverse_beam_search``: ``apply`` masks next-token log-probs per running
+hypothesis, ``update`` follows the hypotheses to their new rows after each step.
 
+``AnswerSpanConstraint``: after the separator, the answer must copy a contiguous span of the summary.
 The reference leaves unconstrained answers to the filter, which throws most of them away when QAGen is
 small. With this constraint every hypothesis that reaches EOS has an answer found in the summary (token
 for token), so far more summaries keep QA pairs. State per hypothesis: whether the separator was
 emitted, the answer length so far, and the summary positions that can continue the answer.
+
+``NoRepeatNGram``: no hypothesis repeats an n-gram, the usual cure for the loops of small summarizers.
 """
 
 from __future__ import annotations
@@ -63,3 +67,27 @@ class AnswerSpanConstraint:
         self.next_pos = torch.where(starts[:, None], self.valid, torch.where(in_answer[:, None], shifted, torch.zeros_like(shifted)))
         self.answer_len = torch.where(in_answer, self.answer_len[parent_rows] + 1, torch.zeros_like(self.answer_len))
         self.in_answer = in_answer | starts
+
+
+class NoRepeatNGram:
+    """Bans every token that would complete an n-gram the hypothesis already contains."""
+
+    def __init__(self, rows: int, n: int):
+        if n < 1:
+            raise ValueError(f"no_repeat_ngram_size={n} must be >= 1 (0 means no constraint: pass none).")
+        self.n = n
+        self.history: list[list[int]] = [[] for _ in range(rows)]
+
+    def apply(self, log_probs: torch.Tensor, step: int, max_new_tokens: int) -> None:
+        """In place on [rows, vocab]: -inf for each token that follows an earlier copy of the last n-1 tokens."""
+        k = self.n - 1
+        for row, tokens in enumerate(self.history):
+            if len(tokens) < k:
+                continue
+            last = tokens[len(tokens) - k :]
+            banned = {tokens[i + k] for i in range(len(tokens) - k) if tokens[i : i + k] == last}
+            if banned:
+                log_probs[row, list(banned)] = float("-inf")
+
+    def update(self, parent_rows: torch.Tensor, tokens: torch.Tensor) -> None:
+        self.history = [self.history[p] + [t] for p, t in zip(parent_rows.tolist(), tokens.tolist())]

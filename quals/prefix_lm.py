@@ -173,6 +173,15 @@ class PrefixLMForQAGen(BertPreTrainedModel):
             hidden = self._feed_forward(layer, self._merge(attended), hidden)
         return self.cls(hidden), TargetCache(new_keys, new_values)
 
+    def prepare_decoder_input_ids_from_labels(self, labels: torch.Tensor) -> torch.Tensor:
+        """Teacher-forcing inputs: labels shifted right behind ``config.decoder_start_token_id``."""
+        start = self.config.decoder_start_token_id
+        if start is None:
+            raise ValueError("config.decoder_start_token_id is not set; set it to the tokenizer's [CLS] id.")
+        shifted = labels.new_full(labels.shape, start)
+        shifted[:, 1:] = labels[:, :-1]
+        return shifted.masked_fill(shifted == -100, self.config.pad_token_id or 0)
+
     def forward(
         self,
         input_ids: torch.Tensor,

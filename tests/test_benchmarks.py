@@ -1,7 +1,8 @@
-"""The meta-evaluation's pieces on known values: human score, lexical baseline, correlations."""
+"""Benchmark pieces on known values: human score, lexical baseline, correlations, the CONSEQ report."""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 
@@ -10,6 +11,7 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
 from data import qags_human_score  # noqa: E402
+from conseq_report import paired, table  # noqa: E402
 from meta_eval import bigram_overlap, correlations  # noqa: E402
 
 
@@ -33,3 +35,33 @@ def test_correlations_match_known_values():
     for name in ("pearson", "spearman", "kendall"):
         low, high = out[name]["ci95"]
         assert -1.0 <= low <= out[name]["r"] <= high <= 1.0
+
+
+def _report(folder, rouge1: float, quals: list, qags: list) -> str:
+    os.makedirs(folder)
+    for metric, values in (("quals", quals), ("qags", qags)):
+        with open(os.path.join(folder, f"{metric}.jsonl"), "w") as f:
+            f.writelines(json.dumps({"index": i, metric: v}) + "\n" for i, v in enumerate(values))
+    scored = lambda v: [x for x in v if x is not None]  # noqa: E731
+    report = {"rouge1": rouge1, "quals": sum(scored(quals)) / len(scored(quals)), "qags": sum(qags) / len(qags)}
+    with open(os.path.join(folder, "report.json"), "w") as f:
+        json.dump(report, f)
+    return os.path.join(folder, "report.json")
+
+
+def test_conseq_report_groups_seeds_and_pairs_documents(tmp_path):
+    paths = [
+        _report(tmp_path / "mle", 0.10, [-1.0, -2.0, None], [0.5, 0.5, 0.5]),
+        _report(tmp_path / "conseq-quals-seed0", 0.12, [-0.5, -1.5, -1.0], [0.5, 0.7, 0.5]),
+        _report(tmp_path / "conseq-quals-seed1", 0.14, [-0.7, None, -3.0], [0.7, 0.5, 0.5]),
+    ]
+    rows = table(paths).splitlines()
+    assert rows[2].startswith("| mle | 1 | 10.00 |")
+    assert rows[3].startswith("| conseq-quals | 2 | 13.00 ± 1.41 |")
+    assert "| -1.425 ± 0.601 |" in rows[3]  # QUALS: seed means -1.0 and -1.85
+    # Per document, seeds averaged: QUALS -0.6 vs -1.0, -1.5 vs -2.0 (doc 2 unscored by mle): +0.4, +0.5.
+    # QAGS +0.1 on docs 0 and 1, 0 on doc 2. Bootstrap intervals stay within the per-document extremes.
+    line = paired(paths, "mle").splitlines()[2]
+    assert line.startswith("| conseq-quals | +0.450 [+0.400, +0.500] | 2 | +0.067 [+0.000, +0.100] | 3 |")
+    os.remove(tmp_path / "mle" / "qags.jsonl")  # e.g. evaluated with --metrics rouge,quals
+    assert paired(paths, "mle").splitlines()[2].endswith("| n/a | 0 |")

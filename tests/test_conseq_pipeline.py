@@ -10,6 +10,7 @@ from transformers import BertModel
 from facts import fact
 from tiny import tiny_bert_config, tiny_tokenizer
 from trainer_ext.cli import main
+from trainer_ext.rouge import rouge_scores
 from trainer_ext.summarization import load_summarizer
 
 SMALL = {"per_device_train_batch_size": 4, "max_steps": 2, "logging_steps": 1, "learning_rate": 1e-3, "use_cpu": True, "save_strategy": "steps", "save_steps": 2}
@@ -52,3 +53,10 @@ def test_mle_build_conseq(tmp_path, trained_qagen_dir):
     history = json.loads((tmp_path / "conseq" / "checkpoint-2" / "trainer_state.json").read_text())["log_history"]
     assert any("neg_loss" in h and h["neg_token_prob"] > 0 for h in history)
     assert (tmp_path / "conseq" / "final" / "model.safetensors").exists()
+
+    main(["evaluate", "--config", cfg, "--set", '{"evaluation": {"decoding": {"num_beams": 2, "min_new_tokens": 2}}}',
+          "--summarizer", str(tmp_path / "conseq" / "final"), "--out", str(tmp_path / "eval"), "--metrics", "rouge"])
+    report = json.loads((tmp_path / "eval" / "report.json").read_text())
+    summary = json.loads((tmp_path / "eval" / "summaries.jsonl").read_text())["summary"]
+    assert report["documents"] == 1 and "quals" not in report and report["decoding"]["num_beams"] == 2
+    assert report["rouge1"] == rouge_scores(summary, fact("frank", "paris"))["rouge1"]

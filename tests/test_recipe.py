@@ -74,3 +74,12 @@ def test_recipe_file_with_an_unknown_field_is_rejected(tmp_path):
     (tmp_path / "r.json").write_text(json.dumps({"base_model": "minilm", "lr": 1e-4}))
     with pytest.raises(ValueError, match=r"r.json: unknown field\(s\) \['lr'\]"):
         QAGenRecipe.from_json(str(tmp_path / "r.json"))
+
+
+def test_recipe_overrides_merge_objects_at_any_depth():
+    from trainer_ext.qagen_recipe import merged
+
+    base = {"evaluation": {"decoding": {"num_beams": 4, "batch_size": 8}, "qags": {}}, "train_rows": [0, 4]}
+    out = merged(base, {"evaluation": {"decoding": {"num_beams": 2}}, "train_rows": [0, 2]})
+    assert out == {"evaluation": {"decoding": {"num_beams": 2, "batch_size": 8}, "qags": {}}, "train_rows": [0, 2]}
+    assert base["evaluation"]["decoding"]["num_beams"] == 4  # the recipe read from disk is not mutated

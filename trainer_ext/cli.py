@@ -7,11 +7,13 @@ import json
 import logging
 import sys
 
+SET_HELP = """JSON object of recipe overrides; objects merge key by key, e.g. '{"mle_training": {"seed": 1}}'"""
+
 
 def _recipe(cls: type, args: argparse.Namespace):
-    """The recipe of ``--config`` with ``--set`` and ``--max-steps`` applied."""
+    """The recipe of ``--config`` with ``--set`` (and, for the SQuAD recipes, ``--max-steps``) applied."""
     recipe = cls.from_json(args.config, json.loads(args.set) if args.set else {})
-    if args.max_steps is not None:
+    if getattr(args, "max_steps", None) is not None:
         recipe.training["max_steps"] = args.max_steps
     return recipe
 
@@ -52,7 +54,7 @@ def _export_qa(args: argparse.Namespace) -> None:
 def _mle(args: argparse.Namespace) -> None:
     from .summarization import SummarizerRecipe, train_summarizer
 
-    recipe = SummarizerRecipe.from_json(args.config)
+    recipe = _recipe(SummarizerRecipe, args)
     documents, references = recipe.rows("train")
     train_summarizer(recipe, recipe.mle_training, args.output_dir, recipe.base_model, True, (documents, references, None))
 
@@ -63,7 +65,7 @@ def _build_contrastive(args: argparse.Namespace) -> None:
     from .contrastive_data import build_contrastive_dataset
     from .summarization import SummarizerRecipe, load_summarizer
 
-    recipe = SummarizerRecipe.from_json(args.config)
+    recipe = _recipe(SummarizerRecipe, args)
     config = recipe.contrastive_config()
     rank, world, barrier, device = distributed_context()
     model, tokenizer = load_summarizer(args.summarizer)
@@ -85,12 +87,20 @@ def _conseq(args: argparse.Namespace) -> None:
 
     from .summarization import SummarizerRecipe, train_summarizer
 
-    recipe = SummarizerRecipe.from_json(args.config)
+    recipe = _recipe(SummarizerRecipe, args)
     data = load_from_disk(args.data)
     train_summarizer(
         recipe, recipe.conseq_training, args.output_dir, args.summarizer, False,
         (data["document"], data["positive"], data["negative"]),
     )
+
+
+def _evaluate(args: argparse.Namespace) -> None:
+    from .evaluation import evaluate_summarizer
+    from .summarization import SummarizerRecipe
+
+    report = evaluate_summarizer(_recipe(SummarizerRecipe, args), args.summarizer, args.out, args.metrics.split(","))
+    print(json.dumps(report, indent=2))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -105,7 +115,7 @@ def main(argv: list[str] | None = None) -> None:
         p.add_argument("--config", required=True, help="recipe JSON (see trainer_ext/configs/)")
         p.add_argument("--output-dir", required=True, help="training state: checkpoints and logs")
         p.add_argument("--max-steps", type=int, default=None, help="override training.max_steps")
-        p.add_argument("--set", default=None, help='JSON object of recipe overrides, e.g. \'{"max_train_examples": 64}\'')
+        p.add_argument("--set", default=None, help=SET_HELP)
         p.add_argument("--no-resume", action="store_true", help="start over even if checkpoints exist")
         p.set_defaults(func=func)
 
@@ -127,21 +137,32 @@ def main(argv: list[str] | None = None) -> None:
 
     p = sub.add_parser("mle", help="CONSEQ stage 1: fine-tune an MLE summarizer (resumes from output_dir)")
     p.add_argument("--config", required=True, help="summarizer recipe JSON (see trainer_ext/configs/)")
+    p.add_argument("--set", default=None, help=SET_HELP)
     p.add_argument("--output-dir", required=True)
     p.set_defaults(func=_mle)
 
     p = sub.add_parser("build-contrastive", help="CONSEQ stage 2: sample, score with QUALS, select S+/S- (resumable)")
     p.add_argument("--config", required=True)
+    p.add_argument("--set", default=None, help=SET_HELP)
     p.add_argument("--summarizer", required=True, help="the MLE summarizer folder (output-dir/final)")
     p.add_argument("--work-dir", required=True, help="samples, scores and the dataset; re-run to resume")
     p.set_defaults(func=_build_contrastive)
 
     p = sub.add_parser("conseq", help="CONSEQ stage 3: fine-tune with likelihood on S+ and unlikelihood on S-")
     p.add_argument("--config", required=True)
+    p.add_argument("--set", default=None, help=SET_HELP)
     p.add_argument("--summarizer", required=True, help="the MLE summarizer folder to start from")
     p.add_argument("--data", required=True, help="work-dir/dataset from build-contrastive")
     p.add_argument("--output-dir", required=True)
     p.set_defaults(func=_conseq)
+
+    p = sub.add_parser("evaluate", help="summarize the recipe's eval_rows and report ROUGE, QUALS and QAGS (resumable)")
+    p.add_argument("--config", required=True)
+    p.add_argument("--set", default=None, help=SET_HELP)
+    p.add_argument("--summarizer", required=True, help="a summarizer folder (e.g. output-dir/final of mle or conseq)")
+    p.add_argument("--out", required=True, help="summaries, per-summary scores and report.json; re-run to resume")
+    p.add_argument("--metrics", default="rouge,quals,qags", help="comma-separated subset of rouge,quals,qags")
+    p.set_defaults(func=_evaluate)
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)

@@ -28,6 +28,7 @@ from quals.corpus import append_jsonl, check_meta, count_complete_lines, merge_p
 from quals.readers import Rows
 
 from .rouge import rouge_ensemble
+from .summary_decoding import sample_texts
 
 logger = logging.getLogger(__name__)
 METRICS = ("quals", "rouge")
@@ -106,25 +107,18 @@ def sample_summaries(
     part = path if world_size == 1 else f"{path}.part{rank}of{world_size}"
     shard_size = sum(len(documents[s : s + config.batch_size]) for s in mine)
     done = resume_point(part, config.batch_size, shard_size)  # a whole batch always samples the same way
-    model.eval()
-    device = next(model.parameters()).device
     truncated = 0
     bar = tqdm(total=shard_size, initial=done, unit="doc", desc=f"sampling (rank {rank})", disable=not progress)
     finished = len(mine) if done == shard_size else done // config.batch_size  # whole batches already written
     for start in mine[finished:]:
         batch = list(documents[start : start + config.batch_size])
-        full = tokenizer(batch)["input_ids"]
-        truncated += sum(len(ids) > config.max_source_length for ids in full)
-        enc = tokenizer(batch, truncation=True, max_length=config.max_source_length, padding=True, return_tensors="pt")
-        enc = {k: enc[k].to(device) for k in ("input_ids", "attention_mask")}
-        torch.manual_seed(config.seed + start)  # the same batch samples the same summaries after a resume
-        with torch.no_grad():
-            out = model.generate(
-                **enc, do_sample=True, top_k=config.top_k, top_p=1.0, temperature=config.temperature,
-                num_return_sequences=config.num_samples, min_new_tokens=config.min_new_tokens,
-                max_new_tokens=config.max_new_tokens, num_beams=1,
-            )
-        texts = [t.strip() for t in tokenizer.batch_decode(out, skip_special_tokens=True)]
+        generator = torch.Generator().manual_seed(config.seed + start)  # a batch samples the same after a resume
+        texts, cut = sample_texts(
+            model, tokenizer, batch, config.num_samples, config.max_source_length, generator,
+            top_k=config.top_k, temperature=config.temperature,
+            min_new_tokens=config.min_new_tokens, max_new_tokens=config.max_new_tokens,
+        )
+        truncated += cut
         k = config.num_samples
         append_jsonl(part, [{"index": start + i, "samples": texts[i * k : (i + 1) * k]} for i in range(len(batch))])
         bar.update(len(batch))
@@ -137,7 +131,7 @@ def _sampling_meta(model: Any, documents: Sequence[str], config: ContrastiveConf
     """What the samples depend on; a resume under anything else is refused."""
     settings = {k: getattr(config, k) for k in ("num_samples", "top_k", "temperature", "min_new_tokens", "max_new_tokens", "max_source_length", "batch_size", "seed")}
     digest = hashlib.sha256(json.dumps(list(documents), ensure_ascii=False).encode()).hexdigest()
-    return {"documents_sha256": digest, "summarizer": str(getattr(model, "name_or_path", "")), **settings}
+    return {"documents_sha256": digest, "summarizer": str(getattr(model, "name_or_path", "")), "sampler": "quals.sampling", **settings}
 
 
 def merge_sample_parts(path: str, world_size: int) -> None:

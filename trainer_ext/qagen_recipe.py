@@ -71,19 +71,29 @@ class QAGenRecipe(SquadRecipe):
 
 
 def read_recipe(cls: type, path: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A recipe file's fields (plus overrides), with unknown fields named before anything runs."""
+    """A recipe file's fields plus overrides (an object-valued override updates that object's keys, at
+    any depth), with unknown fields named before anything runs."""
     import dataclasses
 
     with open(path, encoding="utf-8") as f:
         try:
-            data = {**json.load(f), **(overrides or {})}
+            data = json.load(f)
         except json.JSONDecodeError as e:
             raise ValueError(f"{path} is not valid JSON: {e}") from e
+    data = merged(data, overrides or {})
     known = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - known)
     if unknown:
         raise ValueError(f"{path}: unknown field(s) {unknown}; {cls.__name__} knows {sorted(known)}.")
     return data
+
+
+def merged(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """``base`` updated by ``overrides``; where both hold an object, its keys are merged the same way."""
+    out = dict(base)
+    for key, value in overrides.items():
+        out[key] = merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
 
 
 def relative_to(base_dir: str, path: str) -> str:

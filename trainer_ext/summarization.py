@@ -24,7 +24,9 @@ from .qagen_recipe import read_recipe, relative_to, run_training
 @dataclass
 class SummarizerRecipe:
     """Data, lengths and settings of the CONSEQ pipeline: ``*_training`` feed ConSeqConfig for the MLE
-    and the CONSEQ stage, ``contrastive`` feeds ContrastiveConfig, ``quals`` the QualsScorer."""
+    and the CONSEQ stage, ``contrastive`` feeds ContrastiveConfig, ``quals`` the QualsScorer that selects
+    S+/S-, and ``evaluation`` the held-out evaluation (keys ``decoding``: DecodingConfig fields, ``quals``
+    and ``qags``: scorer settings, the scorers' defaults when absent)."""
 
     base_model: str = "minilm"
     data_file: str = ""
@@ -38,6 +40,7 @@ class SummarizerRecipe:
     conseq_training: dict[str, Any] = field(default_factory=dict)
     contrastive: dict[str, Any] = field(default_factory=dict)
     quals: dict[str, Any] = field(default_factory=dict)
+    evaluation: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, path: str, overrides: dict[str, Any] | None = None) -> "SummarizerRecipe":
@@ -64,25 +67,35 @@ class SummarizerRecipe:
 
 
 def load_summarizer(path: str, from_base: bool = False):
-    """(model, tokenizer); ``from_base`` turns a BERT-style checkpoint into a bert2bert summarizer."""
+    """(model, tokenizer) of a summarizer folder (bert2bert, BART/T5 or a MiniLM prefix-LM such as the
+    bundled QAGen); ``from_base`` turns a BERT-style checkpoint into a bert2bert summarizer."""
     from transformers import AutoConfig, AutoModelForSeq2SeqLM, AutoTokenizer, EncoderDecoderModel
 
     path = resolve_model_path(path)
     tokenizer = AutoTokenizer.from_pretrained(path)
     config = AutoConfig.from_pretrained(path)
-    if from_base and not config.is_encoder_decoder:
+    if "PrefixLMForQAGen" in (config.architectures or []):
+        from quals.prefix_lm import PrefixLMForQAGen
+
+        model = PrefixLMForQAGen.from_pretrained(path, use_safetensors=True)
+        _bert_special_ids(model, tokenizer)
+    elif from_base and not config.is_encoder_decoder:
         model = EncoderDecoderModel.from_encoder_decoder_pretrained(path, path)
-        model.config.decoder_start_token_id = tokenizer.cls_token_id
-        model.config.pad_token_id = tokenizer.pad_token_id
-        model.config.eos_token_id = tokenizer.sep_token_id
-        model.generation_config.decoder_start_token_id = tokenizer.cls_token_id
-        model.generation_config.pad_token_id = tokenizer.pad_token_id
-        model.generation_config.eos_token_id = tokenizer.sep_token_id
+        _bert_special_ids(model, tokenizer)
     elif config.model_type == "encoder-decoder":
         model = EncoderDecoderModel.from_pretrained(path)
     else:
         model = AutoModelForSeq2SeqLM.from_pretrained(path)
     return model, tokenizer
+
+
+def _bert_special_ids(model: Any, tokenizer: Any) -> None:
+    """BERT conventions for a summary: starts after [CLS], ends with [SEP], padded with [PAD]."""
+    ids = {"decoder_start_token_id": tokenizer.cls_token_id, "pad_token_id": tokenizer.pad_token_id, "eos_token_id": tokenizer.sep_token_id}
+    for key, value in ids.items():
+        setattr(model.config, key, value)
+        if getattr(model, "generation_config", None) is not None:
+            setattr(model.generation_config, key, value)
 
 
 def target_ids(tokenizer: Any, model: Any, text: str, max_length: int) -> list[int]:
@@ -141,6 +154,9 @@ def train_summarizer(
 ) -> ConSeqTrainer:
     """Fine-tune ``init`` on (documents, positives[, negatives]); checkpoints in ``output_dir``, resumable."""
     model, tokenizer = load_summarizer(init, from_base=from_base)
+    if training.get("predict_with_generate") and not hasattr(model, "generate"):
+        raise ValueError(f"predict_with_generate needs a Hugging Face seq2seq model, not {type(model).__name__}; "
+                         "drop it from the recipe and score summaries with `quals-train evaluate`.")
     documents, positives, negatives = train_data
     train = tokenize(tokenizer, model, documents, positives, negatives, recipe)
     eval_dataset = None

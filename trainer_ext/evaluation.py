@@ -1,0 +1,121 @@
+"""Evaluate a summarizer on the recipe's held-out documents: ROUGE, QUALS and QAGS of its summaries.
+
+The last stage of the CONSEQ pipeline (``quals-train evaluate``). Summaries are decoded by beam search
+into ``out_dir/summaries.jsonl`` batch by batch; QUALS and QAGS score them through the resumable corpus
+runner; ``report.json`` holds the means, the coverage of each metric and the settings. Re-running the
+same command resumes every stage and redoes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from quals.corpus import append_jsonl, check_meta, resume_point, score_corpus
+from quals.io_utils import atomic_write_text
+from quals.qagen import resolve_device, weights_hash
+from quals.readers import Rows
+
+from .rouge import rouge_scores, words
+from .summarization import SummarizerRecipe, load_summarizer
+from .summary_decoding import beam_texts
+
+logger = logging.getLogger(__name__)
+METRICS = ("rouge", "quals", "qags")
+
+
+@dataclass
+class DecodingConfig:
+    """Beam search for evaluation summaries (n-gram blocking as in BART's CNN/DM decoding).
+
+    ``max_new_tokens`` counts the tokens before EOS, which beam search appends; the default in
+    ``evaluate_summarizer`` is the recipe's ``max_target_length`` minus that EOS, the training length.
+    """
+
+    num_beams: int = 4
+    min_new_tokens: int = 10
+    max_new_tokens: int = 60
+    length_penalty: float = 1.0
+    no_repeat_ngram_size: int = 3
+    batch_size: int = 8
+
+
+def write_summaries(
+    model: Any, tokenizer: Any, documents: Sequence[str], path: str, max_source_length: int, decoding: DecodingConfig,
+) -> list[str]:
+    """Decode one summary per document into ``path`` (JSONL, resumable) and return them in order."""
+    from tqdm.auto import tqdm
+
+    meta = {"summarizer_weights_sha256": weights_hash(model), "max_source_length": max_source_length, **asdict(decoding),
+            "documents_sha256": hashlib.sha256(json.dumps(list(documents), ensure_ascii=False).encode()).hexdigest()}
+    try:
+        check_meta(path, meta, overwrite=False, write=True)
+    except ValueError as e:
+        raise ValueError(f"{path} holds summaries of another summarizer, documents or decoding settings; "
+                         "choose another --out or delete that folder.") from e
+    done = resume_point(path, decoding.batch_size, len(documents))
+    truncated = 0
+    settings = {k: v for k, v in asdict(decoding).items() if k != "batch_size"}
+    for start in tqdm(range(done, len(documents), decoding.batch_size), unit="batch", desc="summarizing"):
+        batch = documents[start : start + decoding.batch_size]
+        texts, cut = beam_texts(model, tokenizer, batch, max_source_length, **settings)
+        truncated += cut
+        append_jsonl(path, [{"index": start + i, "summary": t} for i, t in enumerate(texts)])
+    if truncated:
+        logger.warning("%d document(s) longer than %d tokens were truncated for summarizing.", truncated, max_source_length)
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line)["summary"] for line in f]
+
+
+def evaluate_summarizer(
+    recipe: SummarizerRecipe, summarizer: str, out_dir: str, metrics: Sequence[str] = METRICS,
+) -> dict[str, Any]:
+    """Summarize the ``eval_rows`` documents and score the summaries; return (and save) the report.
+
+    Settings come from ``recipe.evaluation``. ROUGE-1/2/L are F1 against the references (0-1); QUALS and
+    QAGS means are over the summaries each could score, and ``<metric>_coverage`` is that share.
+    """
+    unknown = sorted(set(metrics) - set(METRICS))
+    if unknown:
+        raise ValueError(f"metrics {unknown} unknown; choose from {METRICS}.")
+    if recipe.eval_rows is None:
+        raise ValueError("the recipe has no eval_rows; set the held-out slice of data_file to evaluate on.")
+    settings = recipe.evaluation
+    unknown = sorted(set(settings) - {"decoding", "quals", "qags"})
+    if unknown:
+        raise ValueError(f"recipe.evaluation has unknown key(s) {unknown}; use decoding, quals and qags.")
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise ValueError("evaluation runs in one process (it is short); start it without torchrun/accelerate launch.")
+    decoding = DecodingConfig(**{"max_new_tokens": recipe.max_target_length - 1, **settings.get("decoding", {})})
+    documents, references = recipe.rows("eval")
+    if not documents:
+        raise ValueError(f"eval_rows={recipe.eval_rows} selects no document of {recipe.data_file}.")
+    os.makedirs(out_dir, exist_ok=True)
+    model, tokenizer = load_summarizer(summarizer)
+    model.to(resolve_device(None))
+    summaries = write_summaries(model, tokenizer, documents, os.path.join(out_dir, "summaries.jsonl"), recipe.max_source_length, decoding)
+    del model
+    report: dict[str, Any] = {
+        "summarizer": summarizer, "documents": len(documents), "decoding": asdict(decoding),
+        "summary_words": sum(len(words(s)) for s in summaries) / len(summaries),
+    }
+    if "rouge" in metrics:
+        scores = [rouge_scores(s, r) for s, r in zip(summaries, references)]
+        report.update({k: sum(x[k] for x in scores) / len(scores) for k in ("rouge1", "rouge2", "rougeL")})
+    for name in ("quals", "qags"):
+        if name not in metrics:
+            continue
+        if name == "quals":
+            from quals import QualsScorer as Scorer
+        else:
+            from quals.qags import QagsScorer as Scorer
+        scorer = Scorer(**settings.get(name, {}))
+        stats = score_corpus(scorer, Rows(documents, summaries, f"{out_dir}/summaries.jsonl"), os.path.join(out_dir, f"{name}.jsonl"))
+        report.update({name: stats.mean, f"{name}_coverage": stats.scored / stats.rows, f"{name}_signature": scorer.signature()})
+    atomic_write_text(os.path.join(out_dir, "report.json"), json.dumps(report, indent=2) + "\n")
+    return report
