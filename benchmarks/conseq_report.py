@@ -22,7 +22,7 @@ from collections import defaultdict
 # (report key, header, scale, decimals): ROUGE and coverage in percent.
 COLUMNS = [("rouge1", "R-1", 100, 2), ("rouge2", "R-2", 100, 2), ("rougeL", "R-L", 100, 2), ("quals", "QUALS", 1, 3),
            ("quals_coverage", "QUALS cov. %", 100, 1), ("qags", "QAGS", 1, 3), ("qags_coverage", "QAGS cov. %", 100, 1),
-           ("summary_words", "words", 1, 1)]
+           ("source_bigram_share", "src bigrams %", 100, 1), ("summary_words", "words", 1, 1)]
 
 
 def system_name(report_path: str) -> str:

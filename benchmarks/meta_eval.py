@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 import warnings
 
@@ -25,18 +24,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import DEFAULT_QAGS, load_judged_jsonl, load_qags  # noqa: E402
 
-
-def bigram_overlap(source: str, summary: str) -> float:
-    """Share of the summary's word bigrams (lower-cased) that also occur in the source."""
-    def bigrams(text: str) -> list[tuple[str, str]]:
-        words = re.findall(r"\w+", text.lower())
-        return list(zip(words, words[1:]))
-
-    summ = bigrams(summary)
-    if not summ:
-        return 0.0
-    src = set(bigrams(source))
-    return sum(b in src for b in summ) / len(summ)
+from quals.lexical import bigram_overlap  # noqa: E402
 
 
 def correlations(x: list[float], y: list[float], n_boot: int = 1000, seed: int = 0) -> dict:

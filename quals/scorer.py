@@ -21,7 +21,7 @@ from .filtering import CAP_MODES, Candidate, filter_qa_pairs
 from .generation import BeamConfig, diverse_beam_search
 from .inputs import validate_pairs
 from .qagen import QAGen
-from .scoring import mean, token_logprobs
+from .scoring import mean
 from .signature import make_signature
 from .timing import Stopwatch
 

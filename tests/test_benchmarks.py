@@ -12,7 +12,7 @@ import pytest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
 from data import qags_human_score  # noqa: E402
 from conseq_report import paired, table  # noqa: E402
-from meta_eval import bigram_overlap, correlations  # noqa: E402
+from meta_eval import bigram_overlap, correlations  # noqa: E402  (re-exported from quals.lexical)
 
 
 def test_qags_human_score_is_majority_vote_fraction():

@@ -12,6 +12,7 @@ import trainer_ext.evaluation as evaluation
 from facts import fact
 from quals.constraints import NoRepeatNGram
 from quals.generation import BeamConfig, diverse_beam_search
+from quals.lexical import bigram_overlap
 from quals.network import as_network
 from quals.prefix_lm import PrefixLMForQAGen
 from quals.sampling import sample_sequences
@@ -106,6 +107,9 @@ def test_prefix_lm_summarizer_trains_and_evaluates_with_rouge_quals_and_qags(tmp
     references = [fact("erin", "london"), fact("frank", "paris")]
     expected_r1 = sum(rouge_scores(s, r)["rouge1"] for s, r in zip(summaries, references)) / 2
     assert report["rouge1"] == pytest.approx(expected_r1)
+    documents = [f"{fact(n, c)} the team played in rome ." for n, c in (("erin", "london"), ("frank", "paris"))]
+    expected_share = sum(bigram_overlap(d, s) for d, s in zip(documents, summaries)) / 2
+    assert report["source_bigram_share"] == pytest.approx(expected_share)
     for name in ("quals", "qags"):
         scores = [json.loads(line)[name] for line in open(f"{out}/{name}.jsonl")]
         scored = [s for s in scores if s is not None]

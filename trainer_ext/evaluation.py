@@ -18,10 +18,11 @@ from typing import Any
 
 from quals.corpus import append_jsonl, check_meta, resume_point, score_corpus
 from quals.io_utils import atomic_write_text
+from quals.lexical import bigram_overlap, words
 from quals.qagen import resolve_device, weights_hash
 from quals.readers import Rows
 
-from .rouge import rouge_scores, words
+from .rouge import rouge_scores
 from .summarization import SummarizerRecipe, load_summarizer
 from .summary_decoding import beam_texts
 
@@ -78,7 +79,9 @@ def evaluate_summarizer(
     """Summarize the ``eval_rows`` documents and score the summaries; return (and save) the report.
 
     Settings come from ``recipe.evaluation``. ROUGE-1/2/L are F1 against the references (0-1); QUALS and
-    QAGS means are over the summaries each could score, and ``<metric>_coverage`` is that share.
+    QAGS means are over the summaries each could score, and ``<metric>_coverage`` is that share;
+    ``source_bigram_share`` is the mean share of summary bigrams found in the document (extractiveness,
+    and the lexical consistency baseline).
     """
     unknown = sorted(set(metrics) - set(METRICS))
     if unknown:
@@ -103,6 +106,7 @@ def evaluate_summarizer(
     report: dict[str, Any] = {
         "summarizer": summarizer, "documents": len(documents), "decoding": asdict(decoding),
         "summary_words": sum(len(words(s)) for s in summaries) / len(summaries),
+        "source_bigram_share": sum(bigram_overlap(d, s) for d, s in zip(documents, summaries)) / len(summaries),
     }
     if "rouge" in metrics:
         scores = [rouge_scores(s, r) for s, r in zip(summaries, references)]

@@ -5,12 +5,9 @@ A small local implementation: the Hub-hosted ``evaluate`` ROUGE needs a download
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 
-
-def words(text: str) -> list[str]:
-    return re.findall(r"\w+", text.lower())
+from quals.lexical import words
 
 
 def _f1(overlap: int, n_pred: int, n_ref: int) -> float:
