@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,6 +80,11 @@ def append_jsonl(path: str, records: list[dict[str, Any]]) -> None:
         f.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
         f.flush()
         os.fsync(f.fileno())
+
+
+def texts_sha256(texts: Sequence[str]) -> str:
+    """Digest of a list of texts, order included: what a resumed run checks its inputs against."""
+    return hashlib.sha256(json.dumps(list(texts), ensure_ascii=False).encode()).hexdigest()
 
 
 def _fingerprint(rows: Rows) -> str:

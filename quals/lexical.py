@@ -16,7 +16,8 @@ def words(text: str) -> list[str]:
 
 def bigram_overlap(source: str, summary: str) -> float:
     """Share of the summary's word bigrams that also occur in the source (0 for a summary of one word)."""
-    summ = list(zip(words(summary), words(summary)[1:]))
+    summ_words = words(summary)
+    summ = list(zip(summ_words, summ_words[1:]))
     if not summ:
         return 0.0
     src_words = words(source)

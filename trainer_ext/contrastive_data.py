@@ -13,7 +13,6 @@ samples and of the references (through the sharded, resumable corpus runner).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -24,7 +23,7 @@ from typing import Any
 
 import torch
 
-from quals.corpus import append_jsonl, check_meta, count_complete_lines, merge_parts, resume_point, score_corpus
+from quals.corpus import append_jsonl, check_meta, count_complete_lines, merge_parts, resume_point, score_corpus, texts_sha256
 from quals.readers import Rows
 
 from .rouge import rouge_ensemble
@@ -130,8 +129,7 @@ def sample_summaries(
 def _sampling_meta(model: Any, documents: Sequence[str], config: ContrastiveConfig) -> dict[str, Any]:
     """What the samples depend on; a resume under anything else is refused."""
     settings = {k: getattr(config, k) for k in ("num_samples", "top_k", "temperature", "min_new_tokens", "max_new_tokens", "max_source_length", "batch_size", "seed")}
-    digest = hashlib.sha256(json.dumps(list(documents), ensure_ascii=False).encode()).hexdigest()
-    return {"documents_sha256": digest, "summarizer": str(getattr(model, "name_or_path", "")), "sampler": "quals.sampling", **settings}
+    return {"documents_sha256": texts_sha256(documents), "summarizer": str(getattr(model, "name_or_path", "")), "sampler": "quals.sampling", **settings}
 
 
 def merge_sample_parts(path: str, world_size: int) -> None:

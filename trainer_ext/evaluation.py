@@ -8,7 +8,6 @@ same command resumes every stage and redoes nothing.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -16,7 +15,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from quals.corpus import append_jsonl, check_meta, resume_point, score_corpus
+from quals.cli import scorer_class
+from quals.corpus import append_jsonl, check_meta, resume_point, score_corpus, texts_sha256
 from quals.io_utils import atomic_write_text
 from quals.lexical import bigram_overlap, words
 from quals.qagen import resolve_device, weights_hash
@@ -53,7 +53,7 @@ def write_summaries(
     from tqdm.auto import tqdm
 
     meta = {"summarizer_weights_sha256": weights_hash(model), "max_source_length": max_source_length, **asdict(decoding),
-            "documents_sha256": hashlib.sha256(json.dumps(list(documents), ensure_ascii=False).encode()).hexdigest()}
+            "documents_sha256": texts_sha256(documents)}
     try:
         check_meta(path, meta, overwrite=False, write=True)
     except ValueError as e:
@@ -114,11 +114,7 @@ def evaluate_summarizer(
     for name in ("quals", "qags"):
         if name not in metrics:
             continue
-        if name == "quals":
-            from quals import QualsScorer as Scorer
-        else:
-            from quals.qags import QagsScorer as Scorer
-        scorer = Scorer(**settings.get(name, {}))
+        scorer = scorer_class(name)(**settings.get(name, {}))
         stats = score_corpus(scorer, Rows(documents, summaries, f"{out_dir}/summaries.jsonl"), os.path.join(out_dir, f"{name}.jsonl"))
         report.update({name: stats.mean, f"{name}_coverage": stats.scored / stats.rows, f"{name}_signature": scorer.signature()})
     atomic_write_text(os.path.join(out_dir, "report.json"), json.dumps(report, indent=2) + "\n")
