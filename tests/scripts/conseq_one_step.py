@@ -28,3 +28,5 @@ if trainer.args.process_index == 0:
     with open(out_path, "w") as f:
         json.dump({"loss": trainer.state.log_history[0]["loss"], "weights": weights.double().sum().item(),
                    "weights_abs": weights.double().abs().sum().item()}, f)
+if torch.distributed.is_initialized():  # leaving gloo's threads to interpreter exit can abort the process
+    torch.distributed.destroy_process_group()
