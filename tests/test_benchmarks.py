@@ -65,3 +65,31 @@ def test_conseq_report_groups_seeds_and_pairs_documents(tmp_path):
     assert line.startswith("| conseq-quals | +0.450 [+0.400, +0.500] | 2 | +0.067 [+0.000, +0.100] | 3 |")
     os.remove(tmp_path / "mle" / "qags.jsonl")  # e.g. evaluated with --metrics rouge,quals
     assert paired(paths, "mle").splitlines()[2].endswith("| n/a | 0 |")
+
+
+def test_qagen_dev_loss_is_a_token_mean_independent_of_batching(tiny_qagen_dir, trained_qagen_dir):
+    import math
+
+    import torch
+    from facts import fact_rows
+    from qagen_dev_loss import dev_loss
+
+    from quals.qagen import QAGen
+    from trainer_ext.qagen_data import build_examples
+
+    losses = {}
+    for name, folder in (("random", tiny_qagen_dir), ("trained", trained_qagen_dir)):
+        qagen = QAGen.from_pretrained(folder)
+        columns = build_examples(fact_rows(seed=5, n=24), qagen.tokenizer, qagen.format, 64, 64, seed=1)
+        columns.pop("length"), columns.pop("skipped")
+        losses[name] = [dev_loss(qagen, columns, batch_size=b) for b in (1, 5, 64)]
+        # By hand, one example at a time: summed token log-probabilities over the number of target tokens.
+        total, tokens = 0.0, 0
+        for ids, dec, labels in zip(columns["input_ids"], columns["decoder_input_ids"], columns["labels"]):
+            logits = qagen.model(input_ids=torch.tensor([ids]), attention_mask=torch.ones(1, len(ids), dtype=torch.long),
+                                 decoder_input_ids=torch.tensor([dec])).logits[0]
+            total -= float(torch.log_softmax(logits.float(), -1)[range(len(labels)), labels].sum())
+            tokens += len(labels)
+        assert losses[name] == pytest.approx([total / tokens] * 3, rel=1e-4)
+    # The random model is near uniform over the tiny vocabulary; the trained one has learnt the facts.
+    assert losses["random"][0] > 0.5 * math.log(len(qagen.tokenizer)) and losses["trained"][0] < 0.5 * losses["random"][0]

@@ -60,7 +60,7 @@ def _mle(args: argparse.Namespace) -> None:
 
 
 def _build_contrastive(args: argparse.Namespace) -> None:
-    from quals.cli import distributed_context
+    from quals.cli import close_distributed, distributed_context
 
     from .contrastive_data import build_contrastive_dataset
     from .summarization import SummarizerRecipe, load_summarizer
@@ -77,7 +77,10 @@ def _build_contrastive(args: argparse.Namespace) -> None:
 
         scorer = QualsScorer(**{"device": device, **recipe.quals})
     documents, references = recipe.rows("train")
-    data = build_contrastive_dataset(documents, references, model, tokenizer, args.work_dir, config, scorer, rank, world, barrier)
+    try:
+        data = build_contrastive_dataset(documents, references, model, tokenizer, args.work_dir, config, scorer, rank, world, barrier)
+    finally:
+        close_distributed()
     if rank == 0:
         print(f"{len(data)} of {len(documents)} documents selected -> {args.work_dir}/dataset")
 
