@@ -2,12 +2,13 @@
 # The QAGen recipe on one GPU in one short, unattended call (the bundled model was trained this way).
 #
 #   bash benchmarks/qagen_gpu.sh prepare          # here: gather the inputs into .gpu/ and .whl/
-#   OUT=results bash benchmarks/qagen_gpu.sh      # on the GPU machine (with .gpu/ and .whl/ beside it)
+#   OUT=results bash benchmarks/qagen_gpu.sh      # on the GPU machine (with .gpu/ and .whl/ in the checkout)
 #
 # Steps: a smoke run of the recipe on 4,000 rows (fails fast, before the long part); the full run of
-# trainer_ext/configs/qagen_minilm_gpu.json (4 epochs of SQuAD train: 5,476 steps, about 5 minutes on
+# trainer_ext/configs/qagen_minilm_gpu.json (4 epochs of SQuAD train: 5,476 steps, about 6 minutes on
 # one H200); export of the newest checkpoint (float16 weights, split into 15 MB parts so they fit a
 # transfer limit); QUALS on 100 QAGS-C summaries with the new model on the GPU (seconds per summary).
+# The whole call takes about 9 minutes on one H200 (the device tool here allows 10 per command).
 # Inputs (`prepare` makes them from the MiniLM package and ../shared/data; both folders are git-ignored):
 #   .gpu/minilm/      MiniLM-L6 (config, tokenizer, model.fp16.safetensors: half the bytes to carry)
 #   .gpu/*.jsonl.gz   SQuAD v1.1 train and dev;  .gpu/mturk_cnndm.jsonl   QAGS-C
@@ -40,7 +41,7 @@ fi
 OUT=${OUT:?set OUT to the results folder}
 WORK=${WORK:-$(mktemp -d /tmp/qagen-gpu.XXXX)}  # fresh by default: a second call must not resume the first
 MAX_STEPS=${MAX_STEPS:-}              # empty: the config's 4 epochs
-TIMEOUT=${TIMEOUT:-420}               # seconds for the full run (data, training, evaluations)
+TIMEOUT=${TIMEOUT:-460}               # seconds for the full run (data ~40, training ~345 on an H200, evaluations)
 SMOKE_STEPS=${SMOKE_STEPS:-20}
 DEVICE=${DEVICE:-cuda}
 TRAINING=${TRAINING:-'"bf16": true'}  # training-argument overrides; a CPU dry run: '"use_cpu": true, "bf16": false'
@@ -96,6 +97,6 @@ cp "$($PY -c "from trainer_ext.qagen_recipe import latest_checkpoint as c; print
 (cd "$WORK/qagen" && sha256sum model.safetensors > "$WORK/model.sha256" && split -b 15M -d model.safetensors "$OUT/model.safetensors.part")
 
 # 4. QUALS on the GPU with the new model: seconds per summary on QAGS-C (default settings, bfloat16).
-timeout 90 $PY benchmarks/meta_eval.py --data .gpu/mturk_cnndm.jsonl --model "$WORK/qagen" --device "$DEVICE" \
+timeout 60 $PY benchmarks/meta_eval.py --data .gpu/mturk_cnndm.jsonl --model "$WORK/qagen" --device "$DEVICE" \
   --limit 100 --scores "$WORK/gpu_scores.jsonl" > "$WORK/meta_eval_gpu.json" 2> "$WORK/meta_eval_gpu.log" \
   || echo "meta-eval stopped (timeout or error); see meta_eval_gpu.log" | tee -a "$WORK/machine.txt"

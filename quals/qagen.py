@@ -47,18 +47,18 @@ def load_qagen_model(
     fmt: QAFormat,
     init_from_base: bool = False,
     tokenizer: Any = None,
-    dtype: torch.dtype | None = None,
+    dtype: torch.dtype = torch.float32,
 ) -> torch.nn.Module:
-    """Load the network of a QAGen checkpoint (safetensors only, never remote code).
+    """Load the network of a QAGen checkpoint (safetensors only, never remote code) in ``dtype``.
 
     With ``init_from_base`` the path is a pretrained base rather than a QAGen: a BERT-style encoder
-    becomes a prefix-LM or a bert2bert model, a seq2seq checkpoint is used as it is.
+    becomes a prefix-LM or a bert2bert model, a seq2seq checkpoint is used as it is. The dtype is always
+    explicit: left to transformers, a checkpoint stored in float16 (the bundled QAGen) would load, and
+    train, in float16.
     """
     from transformers import AutoConfig, AutoModelForSeq2SeqLM, EncoderDecoderModel
 
-    kwargs: dict[str, Any] = {"use_safetensors": True}
-    if dtype is not None:
-        kwargs["dtype"] = dtype
+    kwargs: dict[str, Any] = {"use_safetensors": True, "dtype": dtype}
     if fmt.architecture == "prefix-lm":
         from .prefix_lm import PrefixLMForQAGen
 
@@ -70,7 +70,7 @@ def load_qagen_model(
         model.config.decoder_start_token_id = ids.decoder_start
         model.config.pad_token_id = ids.pad
         model.config.eos_token_id = ids.eos
-        return model
+        return model.to(dtype)
     if config.model_type == "encoder-decoder":
         return EncoderDecoderModel.from_pretrained(path, **kwargs)
     return AutoModelForSeq2SeqLM.from_pretrained(path, **kwargs)

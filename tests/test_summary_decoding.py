@@ -72,6 +72,20 @@ def test_prefix_lm_shifts_labels_behind_the_start_token(tmp_path):
     assert model.prepare_decoder_input_ids_from_labels(labels).tolist() == [[START, 7, 8, EOS]]
 
 
+def test_float16_checkpoints_load_in_float32_for_training(tmp_path):
+    """The bundled QAGen is stored in float16; summarizers and QAGen runs built on it must train in float32."""
+    from quals.qagen import load_qagen_model
+    from tiny import TINY_FORMAT
+
+    folder = tiny_prefix_lm(str(tmp_path))
+    PrefixLMForQAGen.from_pretrained(folder).half().save_pretrained(folder)
+    assert PrefixLMForQAGen.from_pretrained(folder).dtype == torch.float16  # what transformers alone does
+    summarizer, _ = load_summarizer(folder)
+    qagen = load_qagen_model(folder, TINY_FORMAT, init_from_base=True)
+    for model in (summarizer, qagen):
+        assert {p.dtype for p in model.parameters()} == {torch.float32}
+
+
 SMALL = {"per_device_train_batch_size": 4, "max_steps": 2, "logging_steps": 1, "learning_rate": 1e-3, "use_cpu": True,
          "save_strategy": "steps", "save_steps": 2}
 

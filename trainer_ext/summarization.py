@@ -68,7 +68,9 @@ class SummarizerRecipe:
 
 def load_summarizer(path: str, from_base: bool = False):
     """(model, tokenizer) of a summarizer folder (bert2bert, BART/T5 or a MiniLM prefix-LM such as the
-    bundled QAGen); ``from_base`` turns a BERT-style checkpoint into a bert2bert summarizer."""
+    bundled QAGen) in float32, whatever the stored precision (the Trainer's bf16/fp16 flags add mixed
+    precision on top); ``from_base`` turns a BERT-style checkpoint into a bert2bert summarizer."""
+    import torch
     from transformers import AutoConfig, AutoModelForSeq2SeqLM, AutoTokenizer, EncoderDecoderModel
 
     path = resolve_model_path(path)
@@ -77,15 +79,15 @@ def load_summarizer(path: str, from_base: bool = False):
     if "PrefixLMForQAGen" in (config.architectures or []):
         from quals.prefix_lm import PrefixLMForQAGen
 
-        model = PrefixLMForQAGen.from_pretrained(path, use_safetensors=True)
+        model = PrefixLMForQAGen.from_pretrained(path, use_safetensors=True, dtype=torch.float32)
         _bert_special_ids(model, tokenizer)
     elif from_base and not config.is_encoder_decoder:
-        model = EncoderDecoderModel.from_encoder_decoder_pretrained(path, path)
+        model = EncoderDecoderModel.from_encoder_decoder_pretrained(path, path).float()
         _bert_special_ids(model, tokenizer)
     elif config.model_type == "encoder-decoder":
-        model = EncoderDecoderModel.from_pretrained(path)
+        model = EncoderDecoderModel.from_pretrained(path, dtype=torch.float32)
     else:
-        model = AutoModelForSeq2SeqLM.from_pretrained(path)
+        model = AutoModelForSeq2SeqLM.from_pretrained(path, dtype=torch.float32)
     return model, tokenizer
 
 
