@@ -42,6 +42,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("models", nargs="+", help="QAGen folders, Hub ids or 'bundled'")
     parser.add_argument("--config", required=True, help="the recipe whose dev_file, dev_examples and windows to use")
     parser.add_argument("--dev-file", help="override the recipe's dev_file")
+    parser.add_argument("--device", help="default: CUDA when available, else the CPU")
+    parser.add_argument("--dtype", default="float32", help="float32 (default), bfloat16 or float16")
     args = parser.parse_args(argv)
     recipe = QAGenRecipe.from_json(args.config)
     dev_file = args.dev_file or recipe.dev_file
@@ -50,7 +52,7 @@ def main(argv: list[str] | None = None) -> dict:
     rows = recipe.rows([dev_file], recipe.dev_examples)
     report: dict = {"config": args.config, "dev_file": os.path.basename(dev_file), "questions": len(rows), "models": {}}
     for name in args.models:
-        qagen = QAGen.from_pretrained(name)
+        qagen = QAGen.from_pretrained(name, device=args.device, dtype=args.dtype)
         # Same seed as the recipe's own dev split (seed + 1), so the windows match a training run's log.
         columns = build_examples(rows, qagen.tokenizer, qagen.format, recipe.min_window, recipe.max_window, recipe.seed + 1)
         columns.pop("length"), columns.pop("skipped")

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The QAGen recipe on one GPU in one short, unattended call (the bundled model was trained this way).
+# The QAGen recipe on one GPU in one short, unattended call. The bundled model came from an earlier
+# version of this script (BENCHMARKS.md, "QAGen training on one GPU"); this one ran as a CPU dry run only.
 #
 #   bash benchmarks/qagen_gpu.sh prepare          # here: gather the inputs into .gpu/ and .whl/
 #   OUT=results bash benchmarks/qagen_gpu.sh      # on the GPU machine (with .gpu/ and .whl/ in the checkout)
@@ -41,19 +42,22 @@ fi
 OUT=${OUT:?set OUT to the results folder}
 WORK=${WORK:-$(mktemp -d /tmp/qagen-gpu.XXXX)}  # fresh by default: a second call must not resume the first
 MAX_STEPS=${MAX_STEPS:-}              # empty: the config's 4 epochs
-TIMEOUT=${TIMEOUT:-460}               # seconds for the full run (data ~40, training ~345 on an H200, evaluations)
+TIMEOUT=${TIMEOUT:-440}               # seconds for the full run (data ~40, training ~345 on an H200, evaluations)
 SMOKE_STEPS=${SMOKE_STEPS:-20}
 DEVICE=${DEVICE:-cuda}
 TRAINING=${TRAINING:-'"bf16": true'}  # training-argument overrides; a CPU dry run: '"use_cpu": true, "bf16": false'
 WHEELS=${WHEELS:-.whl}
 CONFIG=trainer_ext/configs/qagen_minilm_gpu.json
 mkdir -p "$OUT" "$WORK"
-pack() {  # whatever exists comes back, also after a failure
+pack() {  # whatever exists comes back, also after a failure. Back home, rebuild the exported folder:
+  # tar xzf results.tar.gz; cat model.safetensors.part* > qagen/model.safetensors; (cd qagen && sha256sum -c ../model.sha256)
   tar czf "$OUT/results.tar.gz" -C "$WORK" --ignore-failed-read machine.txt smoke.log full.log trainer_state.json \
-    model.sha256 meta_eval_gpu.json meta_eval_gpu.log gpu_scores.jsonl 2>/dev/null || true
+    model.sha256 meta_eval_gpu.json meta_eval_gpu.log gpu_scores.jsonl qagen/config.json qagen/qa_format.json \
+    qagen/tokenizer.json qagen/tokenizer_config.json qagen/README.md 2>/dev/null || true
   ls -la "$OUT"
 }
 trap pack EXIT
+trap 'exit 143' TERM INT   # a kill from outside still packs what exists
 export PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false
 if compgen -G "$WHEELS/*.whl" >/dev/null; then
   $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site "$WHEELS"/*.whl
@@ -87,9 +91,16 @@ $PY -m trainer_ext.cli qagen --config $CONFIG --output-dir "$WORK/smoke" --no-re
   2>&1 | tee "$WORK/smoke.log" | { grep -v "it/s\]$" || true; }
 
 # 2. Full run. The timeout keeps the call inside its limit; checkpoints every 500 steps are exported if it fires.
+set +e
 timeout "$TIMEOUT" $PY -m trainer_ext.cli qagen --config $CONFIG --output-dir "$WORK/full" ${MAX_STEPS:+--max-steps "$MAX_STEPS"} \
-  --set "{$DATA, \"training\": {$TRAINING}}" 2>&1 | tee "$WORK/full.log" | { grep -v "it/s\]$" || true; } \
-  || echo "full run stopped by its timeout; exporting the newest checkpoint" | tee -a "$WORK/machine.txt"
+  --set "{$DATA, \"training\": {$TRAINING}}" 2>&1 | tee "$WORK/full.log" | { grep -v "it/s\]$" || true; }
+status=${PIPESTATUS[0]}
+set -e
+if [ "$status" -eq 124 ]; then
+  echo "full run stopped by its timeout; exporting the newest checkpoint" | tee -a "$WORK/machine.txt"
+elif [ "$status" -ne 0 ]; then
+  echo "full run failed (exit $status); see full.log" | tee -a "$WORK/machine.txt"; exit "$status"
+fi
 
 # 3. Export (float16 weights) and split for the transfer.
 $PY -m trainer_ext.cli export-qagen --config $CONFIG --run "$WORK/full" --out "$WORK/qagen" --dtype float16

@@ -55,6 +55,9 @@ def scorer_kwargs(args: argparse.Namespace, cls: type) -> dict[str, Any]:
     return {p.name: getattr(args, p.name) for p in _scorer_settings(cls)}
 
 
+_OWN_GROUP = False  # whether distributed_context created the process group (so close_distributed may end it)
+
+
 def distributed_context() -> tuple[int, int, Any, str | None]:
     """(rank, world size, barrier, device) from torchrun/accelerate's environment; gloo for the barrier."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -63,8 +66,10 @@ def distributed_context() -> tuple[int, int, Any, str | None]:
     import torch
     import torch.distributed as dist
 
+    global _OWN_GROUP
     if not dist.is_initialized():  # long timeout: ranks wait at barriers while the slowest shard finishes
         dist.init_process_group("gloo", timeout=datetime.timedelta(hours=48))
+        _OWN_GROUP = True
     device = None
     if torch.cuda.is_available():
         device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
@@ -72,11 +77,14 @@ def distributed_context() -> tuple[int, int, Any, str | None]:
 
 
 def close_distributed() -> None:
-    """Destroy the process group ``distributed_context`` made: left to interpreter teardown, a rank can abort."""
-    import torch.distributed as dist
+    """Destroy the process group ``distributed_context`` made (not one the caller made): left to
+    interpreter teardown, a rank can abort."""
+    global _OWN_GROUP
+    if _OWN_GROUP:
+        import torch.distributed as dist
 
-    if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()
+        _OWN_GROUP = False
 
 
 def _score(args: argparse.Namespace) -> int:
