@@ -12,7 +12,7 @@ import json
 import logging
 import os
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
 
 from quals.cli import scorer_class
@@ -24,26 +24,10 @@ from quals.readers import Rows
 
 from .rouge import rouge_scores
 from .summarization import SummarizerRecipe, load_summarizer
-from .summary_decoding import beam_texts
+from .summary_decoding import DecodingConfig, beam_texts
 
 logger = logging.getLogger(__name__)
 METRICS = ("rouge", "quals", "qags")
-
-
-@dataclass
-class DecodingConfig:
-    """Beam search for evaluation summaries (n-gram blocking as in BART's CNN/DM decoding).
-
-    ``max_new_tokens`` counts the tokens before EOS, which beam search appends; the default in
-    ``evaluate_summarizer`` is the recipe's ``max_target_length`` minus that EOS, the training length.
-    """
-
-    num_beams: int = 4
-    min_new_tokens: int = 10
-    max_new_tokens: int = 60
-    length_penalty: float = 1.0
-    no_repeat_ngram_size: int = 3
-    batch_size: int = 8
 
 
 def write_summaries(
@@ -61,10 +45,9 @@ def write_summaries(
                          "choose another --out or delete that folder.") from e
     done = resume_point(path, decoding.batch_size, len(documents))
     truncated = 0
-    settings = {k: v for k, v in asdict(decoding).items() if k != "batch_size"}
     for start in tqdm(range(done, len(documents), decoding.batch_size), unit="batch", desc="summarizing"):
         batch = documents[start : start + decoding.batch_size]
-        texts, cut = beam_texts(model, tokenizer, batch, max_source_length, **settings)
+        texts, cut = beam_texts(model, tokenizer, batch, max_source_length, decoding)
         truncated += cut
         append_jsonl(path, [{"index": start + i, "summary": t} for i, t in enumerate(texts)])
     if truncated:

@@ -8,6 +8,7 @@ counted, so callers can warn with the count.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -16,6 +17,24 @@ from quals.constraints import NoRepeatNGram
 from quals.generation import BeamConfig, diverse_beam_search
 from quals.network import as_network
 from quals.sampling import sample_sequences
+
+
+@dataclass
+class DecodingConfig:
+    """Beam search for evaluation summaries (n-gram blocking as in BART's CNN/DM decoding).
+
+    ``max_new_tokens`` counts the tokens before EOS, which beam search appends; the default in
+    ``evaluate_summarizer`` is the recipe's ``max_target_length`` minus that EOS, the training length.
+    ``no_repeat_ngram_size`` 0 turns the blocking off; ``batch_size`` is how many documents a caller
+    decodes per call.
+    """
+
+    num_beams: int = 4
+    min_new_tokens: int = 10
+    max_new_tokens: int = 60
+    length_penalty: float = 1.0
+    no_repeat_ngram_size: int = 3
+    batch_size: int = 8
 
 
 def encode_documents(tokenizer: Any, model: Any, documents: Sequence[str], max_source_length: int) -> tuple[dict[str, torch.Tensor], int]:
@@ -50,21 +69,20 @@ def sample_texts(
 
 @torch.no_grad()
 def beam_texts(
-    model: Any, tokenizer: Any, documents: Sequence[str], max_source_length: int,
-    num_beams: int = 4, min_new_tokens: int = 10, max_new_tokens: int = 60, length_penalty: float = 1.0,
-    no_repeat_ngram_size: int = 3,
+    model: Any, tokenizer: Any, documents: Sequence[str], max_source_length: int, decoding: DecodingConfig,
 ) -> tuple[list[str], int]:
-    """(the best beam-search summary of each document, truncated documents); ``no_repeat_ngram_size``
-    0 turns the n-gram blocking off."""
+    """(the best beam-search summary of each document, truncated documents), all documents in one call."""
     enc, truncated = encode_documents(tokenizer, model, documents, max_source_length)
     model.eval()
-    config = BeamConfig(num_beams=num_beams, num_groups=1, diversity_penalty=0.0, min_new_tokens=min_new_tokens,
-                        max_new_tokens=max_new_tokens, length_penalty=length_penalty)
-    rows = len(documents) * num_beams
+    config = BeamConfig(
+        num_beams=decoding.num_beams, num_groups=1, diversity_penalty=0.0, min_new_tokens=decoding.min_new_tokens,
+        max_new_tokens=decoding.max_new_tokens, length_penalty=decoding.length_penalty,
+    )
+    ngram = decoding.no_repeat_ngram_size
     beams = diverse_beam_search(
         as_network(model), enc["input_ids"], enc["attention_mask"], config,
         _special(model, "decoder_start_token_id"), _special(model, "eos_token_id"),
-        constraint=NoRepeatNGram(rows, no_repeat_ngram_size) if no_repeat_ngram_size else None,
+        constraint=NoRepeatNGram(len(documents) * decoding.num_beams, ngram) if ngram else None,
     )
     best = [b[0].tokens for b in beams]
     return [t.strip() for t in tokenizer.batch_decode(best, skip_special_tokens=True)], truncated
