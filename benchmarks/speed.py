@@ -9,6 +9,10 @@ sources).
   python benchmarks/speed.py --n 16
   python benchmarks/speed.py --n 16 --variant '{"batch_size": 1}' --variant '{"batch_size": 8}'
   python benchmarks/speed.py --n 16 --compare qags
+  python benchmarks/speed.py --n 16 --variant '{"dtype": "float32"}' --variant '{"dtype": "bfloat16"}'
+
+A variant may also name a ``device`` or ``dtype``: the model is then loaded once per (device, dtype), and
+each variant reports how far its scores move from the first variant's (``max_abs_diff_vs_first``).
 """
 
 from __future__ import annotations
@@ -16,13 +20,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import DEFAULT_QAGS, load_qags  # noqa: E402
+from machine import cpu_bf16_support, describe  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -43,9 +47,18 @@ def main(argv: list[str] | None = None) -> dict:
     import quals
 
     docs, sums, _ = load_qags(args.data, args.n)
-    qagen = quals.QAGen.from_pretrained(args.model, device=args.device, dtype=args.dtype)
     variants = [json.loads(v) for v in args.variant] or [{}]
-    scorers = [quals.QualsScorer(qagen, **v) for v in variants]
+    loaded: dict[tuple, quals.QAGen] = {}
+
+    def scorer_for(variant: dict) -> quals.QualsScorer:
+        """A scorer for the variant's settings, sharing one loaded model per (device, dtype)."""
+        settings = dict(variant)
+        where = (settings.pop("device", args.device), settings.pop("dtype", args.dtype))
+        if where not in loaded:
+            loaded[where] = quals.QAGen.from_pretrained(args.model, device=where[0], dtype=where[1])
+        return quals.QualsScorer(loaded[where], **settings)
+
+    scorers = [scorer_for(v) for v in variants]
     if args.compare == "qags":
         qags_settings = {"device": args.device, "dtype": args.dtype, **json.loads(args.qags)}
         scorers.append(quals.QagsScorer(**qags_settings))
@@ -61,9 +74,17 @@ def main(argv: list[str] | None = None) -> dict:
             results[k] = scorer.score(docs, sums)
             seconds[k] += time.perf_counter() - started
     total = args.n * args.repeats
+
+    def max_abs_diff(rs: list) -> float | None:
+        """Largest score change against the first variant, over summaries both scored (None: none shared)."""
+        key = scorers[0].metric_name
+        pairs = [(getattr(a, key), getattr(b, key)) for a, b in zip(results[0], rs)]
+        diffs = [abs(a - b) for a, b in pairs if a is not None and b is not None]
+        return round(max(diffs), 6) if diffs else None
+
     report = {
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cpus, torch threads {torch.get_num_threads()}",
-        "device": str(qagen.device),
+        "machine": describe(torch.get_num_threads()),
+        **cpu_bf16_support(),
         "summaries": args.n,
         "repeats": args.repeats,
         "variants": [
@@ -73,6 +94,8 @@ def main(argv: list[str] | None = None) -> dict:
                 "summaries_per_second": round(total / s, 3),
                 "speed_vs_first": round(seconds[0] / s, 3),
                 "coverage": sum(getattr(r, scorer.metric_name) is not None for r in rs) / len(rs),
+                **({"device": str(scorer.qagen.device), "max_abs_diff_vs_first": max_abs_diff(rs)}
+                   if isinstance(scorer, quals.QualsScorer) else {}),
                 "seconds_per_summary_by_stage": {
                     stage: round(t / total, 3) for stage, t in scorer.timings.as_dict().items()
                 },

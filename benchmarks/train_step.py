@@ -8,9 +8,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 
 import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from machine import cpu_bf16_support  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -49,12 +53,10 @@ def main(argv: list[str] | None = None) -> dict:
     for _ in range(args.steps):
         for v in variants:  # alternate, so drift hits every variant alike
             times[v].append(step(v))
-    flags = open("/proc/cpuinfo").read() if os.path.exists("/proc/cpuinfo") else ""
     report = {
         "shape": {"batch": args.batch, "source_len": args.source_len, "target_len": args.target_len},
         "torch_threads": torch.get_num_threads(),
-        "cpu_has_amx_bf16": "amx_bf16" in flags,
-        "cpu_has_avx512_bf16": "avx512_bf16" in flags,
+        **cpu_bf16_support(),
         "median_seconds_per_step": {v: round(sorted(t)[len(t) // 2], 3) for v, t in times.items()},
     }
     first = variants[0]

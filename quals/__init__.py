@@ -6,6 +6,7 @@ import os
 
 __version__ = "0.1.0"
 
+from .inputs import InputError  # noqa: E402
 from .qa_format import PRESETS, QAFormat, QAFormatError  # noqa: E402
 from .qagen import QAGen  # noqa: E402
 from .scorer import QAPairResult, QualsResult, QualsScorer, corpus_summary, score  # noqa: E402
@@ -23,6 +24,7 @@ def metric_path() -> str:
 
 
 __all__ = [
+    "InputError",
     "PRESETS",
     "QAFormat",
     "QAFormatError",

@@ -51,6 +51,8 @@ def run_demo(settings: dict[str, Any], limit: int | None = None) -> str:
     """Score the examples with a ``QualsScorer(**settings)``, print the table and return it."""
     from .scorer import QualsScorer
 
+    if limit is not None and limit < 1:
+        raise ValueError(f"limit={limit}: give at least 1 example (or leave it out for all).")
     examples = load_examples()[:limit]
     started = time.time()
     scorer = QualsScorer(**settings)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import os
 from dataclasses import dataclass
 from typing import Any
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -37,10 +40,11 @@ def read_rows(
     if input_path:
         ext = os.path.splitext(input_path)[1].lower()
         if ext in (".jsonl", ".json"):
-            sources, summaries = [], []
+            sources, summaries, blank = [], [], 0
             with open(input_path, encoding="utf-8") as f:
                 for n, line in enumerate(f, 1):
                     if not line.strip():
+                        blank += 1
                         continue
                     try:
                         record = json.loads(line)
@@ -48,6 +52,8 @@ def read_rows(
                         raise ValueError(f"{input_path}:{n}: not valid JSON ({e}); fix or remove the line.") from e
                     sources.append(_column(record, source_column, f"{input_path}:{n}"))
                     summaries.append(_column(record, summary_column, f"{input_path}:{n}"))
+            if blank:
+                logger.warning("%s: %d blank line(s) skipped; output rows follow the non-blank lines.", input_path, blank)
             return Rows(sources, summaries, input_path)
         if ext == ".csv":
             with open(input_path, encoding="utf-8-sig", newline="") as f:  # tolerate a byte-order mark

@@ -118,6 +118,17 @@ class QualsScorer:
             self.qagen = model
         else:
             self.qagen = QAGen.from_pretrained(model, device=device, dtype=dtype)
+        if self.qagen.format.task != "qagen":
+            raise ValueError(
+                f"model={self.qagen.name!r} is a {self.qagen.format.task!r} checkpoint; QUALS needs a QAGen that writes "
+                "questions and answers from text alone (qa_format.json task='qagen'), e.g. 'bundled'."
+            )
+        target_room = self.qagen.format.max_target_length - 1  # the decoder start token takes one position
+        if max_new_tokens > target_room:
+            raise ValueError(
+                f"max_new_tokens={max_new_tokens} exceeds this QAGen's limit of {target_room} (qa_format.json "
+                f"max_target_length={self.qagen.format.max_target_length}, start token included); lower max_new_tokens."
+            )
         if max_source_length is not None and max_source_length < 8:
             raise ValueError(f"max_source_length={max_source_length} must be >= 8.")
         self.max_source_length = min(max_source_length or self.qagen.max_source_length, self.qagen.max_source_length)
@@ -180,11 +191,10 @@ class QualsScorer:
                 qagen.network, summary_ids, summary_mask, self.beam, ids.decoder_start, ids.eos, summary_context, constraint
             )
         with self.timings.stage("scoring"):
-            return self._score_hypotheses(sources, summaries, summary_context, summary_tokens, hypotheses, return_qa_pairs)
+            return self._score_hypotheses(sources, summary_context, summary_tokens, hypotheses, return_qa_pairs)
 
     def _score_hypotheses(
-        self, sources: list[str], summaries: list[str], summary_context: Any, summary_tokens: list[list[int]],
-        hypotheses: list[list[Any]], return_qa_pairs: bool,
+        self, sources: list[str], summary_context: Any, summary_tokens: list[list[int]], hypotheses: list[list[Any]], return_qa_pairs: bool,
     ) -> list[QualsResult]:
         """Filter each summary's hypotheses, then teacher-force the kept pairs on summary and source."""
         qagen, ids = self.qagen, self.qagen.ids

@@ -90,6 +90,9 @@ def highlight(summary: str, pairs: list[quals.QAPairResult]) -> list[tuple[str, 
     return spans
 
 
+EMPTY_PAIR: dict[str, list] = {"tokens": [], "token_logprobs_summary": [], "token_logprobs_source": []}
+
+
 def pair_key(k: int, pair: quals.QAPairResult) -> str:
     return f"S{k} | {pair.question} -> {pair.answer}"
 
@@ -111,30 +114,27 @@ def score(document: str, summaries_text: str):
     document, summaries = parse_inputs(document, summaries_text)
     scorer = get_scorer()
     results = scorer.score([document] * len(summaries), summaries, return_qa_pairs=True)
-    lines = []
-    table, spans, choices, state = [], [], [], {}
+    lines, spans, pairs = [], [], []
     for k, (summary, result) in enumerate(zip(summaries, results), 1):
         value = "no score" if result.quals is None else f"{result.quals:.3f}"
         lines.append(f"**Summary {k}: QUALS {value}** ({result.num_qa_pairs} QA pairs): {reading(result.quals)}")
-        for pair in result.qa_pairs:
-            table.append([k, pair.question, pair.answer, round(pair.logprob_summary, 3), round(pair.logprob_source, 3), round(pair.difference, 3)])
-            state[pair_key(k, pair)] = {**pair.__dict__, "difference": pair.difference}
+        pairs.extend((k, pair) for pair in result.qa_pairs)
         if spans:
             spans.append(("\n\n", None))
         spans.extend(highlight(summary, result.qa_pairs))
     lines.append(f"\n<sub>{scorer.signature()}</sub>")
-    table.sort(key=lambda row: row[-1])
-    frame = pd.DataFrame(table, columns=TABLE_COLUMNS)
-    choices = [f"S{row[0]} | {row[1]} -> {row[2]}" for row in table]
+    pairs.sort(key=lambda kp: kp[1].difference)  # least supported by the source first
+    table = [[k, p.question, p.answer, round(p.logprob_summary, 3), round(p.logprob_source, 3), round(p.difference, 3)] for k, p in pairs]
+    state = {pair_key(k, p): {**p.__dict__, "difference": p.difference} for k, p in pairs}
+    choices = list(state)
     first = choices[0] if choices else None
-    chart = token_frame(state[first]) if first else token_frame({"tokens": [], "token_logprobs_summary": [], "token_logprobs_source": []})
-    return "\n\n".join(lines), frame, spans, gr.update(choices=choices, value=first), chart, state
+    frame = pd.DataFrame(table, columns=TABLE_COLUMNS)
+    return "\n\n".join(lines), frame, spans, gr.update(choices=choices, value=first), select_pair(first, state), state
 
 
 def select_pair(choice: str | None, state: dict[str, Any]) -> pd.DataFrame:
-    if not choice or choice not in state:
-        return token_frame({"tokens": [], "token_logprobs_summary": [], "token_logprobs_source": []})
-    return token_frame(state[choice])
+    """The chart of the chosen pair; an empty chart when nothing is chosen."""
+    return token_frame(state[choice] if choice in state else EMPTY_PAIR)
 
 
 def build_demo() -> gr.Blocks:

@@ -93,3 +93,26 @@ def test_qagen_dev_loss_is_a_token_mean_independent_of_batching(tiny_qagen_dir, 
         assert losses[name] == pytest.approx([total / tokens] * 3, rel=1e-4)
     # The random model is near uniform over the tiny vocabulary; the trained one has learnt the facts.
     assert losses["random"][0] > 0.5 * math.log(len(qagen.tokenizer)) and losses["trained"][0] < 0.5 * losses["random"][0]
+
+
+def test_speed_loads_one_model_per_dtype_and_reports_score_drift(tmp_path, trained_qagen_dir):
+    from facts import fact
+    from speed import main as speed
+
+    votes = [{"response": "yes"}] * 3
+    rows = [
+        {"article": f"{fact('alice', 'paris')} {fact('bob', 'rome')}", "summary_sentences": [{"sentence": fact("alice", "paris"), "responses": votes}]},
+        {"article": fact("carol", "berlin"), "summary_sentences": [{"sentence": fact("carol", "madrid"), "responses": votes}]},
+    ]
+    data = tmp_path / "qags.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    report = speed(["--data", str(data), "--n", "2", "--model", trained_qagen_dir,
+                    "--variant", '{"dtype": "float32"}', "--variant", '{"dtype": "float32", "batch_size": 1}',
+                    "--variant", '{"dtype": "bfloat16"}'])
+    first, same_dtype, bf16 = report["variants"]
+    assert ["dtype:float32" in first["signature"], "dtype:float32" in same_dtype["signature"],
+            "dtype:bfloat16" in bf16["signature"]] == [True, True, True]
+    assert first["max_abs_diff_vs_first"] == 0.0 and first["speed_vs_first"] == 1.0
+    assert same_dtype["max_abs_diff_vs_first"] < 1e-4  # same weights, other batching
+    assert bf16["max_abs_diff_vs_first"] is not None and first["coverage"] == 1.0
+    assert set(report) >= {"cpu_has_amx_bf16", "cpu_has_avx512_bf16", "machine", "peak_rss_mb"}

@@ -121,6 +121,13 @@ def test_unreadable_rows_are_named(trained_qagen_dir, tmp_path, capsys):
     assert main(_cmd(trained_qagen_dir, tmp_path / "bom.csv", tmp_path / "bom.jsonl")) == 0
 
 
+def test_empty_input_is_an_error_and_blank_lines_are_counted(trained_qagen_dir, tmp_path, capsys, caplog):
+    (tmp_path / "empty.jsonl").write_text("\n \n")
+    assert main(_cmd(trained_qagen_dir, tmp_path / "empty.jsonl", tmp_path / "out.jsonl")) == 2
+    assert "empty.jsonl: no rows to score" in capsys.readouterr().err
+    assert "2 blank line(s) skipped" in caplog.text and not (tmp_path / "out.jsonl").exists()
+
+
 def test_resume_refuses_other_inputs(trained_qagen_dir, tmp_path, capsys):
     _write_jsonl(tmp_path / "a.jsonl", _rows(2))
     _write_jsonl(tmp_path / "b.jsonl", _rows(3))
@@ -156,3 +163,8 @@ def test_qags_metric_from_the_command_line(trained_qg_dir, trained_qa_dir, tmp_p
     assert "mean QAGS 0.7500" in capsys.readouterr().err
     with pytest.raises(SystemExit):  # QUALS-only flags do not exist under --metric qags
         main(["score", "--input", str(tmp_path / "in.jsonl"), "--output", str(tmp_path / "x.jsonl"), *flags, "--ns-mode", "beam"])
+
+
+def test_demo_limit_below_one_is_refused_before_any_model_loads(capsys):
+    assert main(["demo", "--limit", "0"]) == 2
+    assert "limit=0: give at least 1 example" in capsys.readouterr().err

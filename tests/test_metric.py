@@ -75,3 +75,18 @@ def test_metric_computes_qags_too(trained_qg_dir, trained_qa_dir, offline_home, 
     assert out["qags"] == [r.qags for r in expected] and out["qags"][0] > out["qags"][1]
     assert out["num_questions"] == [2, 2] and out["mean_qags"] == pytest.approx(sum(out["qags"]) / 2)
     assert out["signature"].startswith("QAGS|") and out["questions"][1][0]["candidate"] == "Alice"
+
+
+def test_metric_checks_every_row_and_rejects_a_qagen_name_with_qags(trained_qagen_dir, offline_home, monkeypatch):
+    import evaluate
+
+    import quals
+
+    metric = evaluate.load(os.path.join(REPO, "quals_metric.py"), trained_qagen_dir, keep_in_memory=True)
+    # evaluate itself checks only the first row and would score str(42) as the text "42".
+    with pytest.raises(quals.InputError, match=r"predictions\[1\] is int, not str"):
+        metric.compute(predictions=["alice was born in paris .", 42], sources=[SOURCE, SOURCE], **SETTINGS)
+    with pytest.raises(quals.InputError, match=r"sources\[0\] is empty"):
+        metric.add(prediction="alice was born in paris .", sources=" ")
+    with pytest.raises(ValueError, match="pass qg_model=... and qa_model="):
+        metric.compute(predictions=SUMMARIES, sources=[SOURCE, SOURCE], metric="qags")

@@ -80,11 +80,12 @@ def test_long_source_is_truncated_with_a_counted_warning(scorer, caplog):
     assert "2 input(s) longer than the limit of 96 tokens were truncated" in caplog.text
 
 
-def test_duplicates_unicode_and_foreign_text_are_scored(scorer):
+def test_duplicates_score_alike_and_unicode_or_foreign_text_gives_a_finite_score_or_none(scorer):
     rows = ["alice was born in paris .", "alice was born in paris .", "alíce wäs born in pärïs ☃ .", "アリスはパリで生まれた"]
     results = scorer.score([SOURCE] * 4, rows)
-    assert results[0].quals == results[1].quals  # duplicates: same score, both kept
-    assert all(r.quals is None or math.isfinite(r.quals) for r in results)
+    assert results[0].quals is not None and results[0].quals == results[1].quals  # duplicates: both kept and scored
+    # Outside the tiny vocabulary a summary may yield no kept pair (None), but never a crash or a non-finite score.
+    assert all(r.quals is None or math.isfinite(r.quals) for r in results[2:])
 
 
 @pytest.mark.parametrize(
@@ -107,3 +108,12 @@ def test_bad_settings_are_rejected(trained_qagen_dir):
         quals.QualsScorer(trained_qagen_dir, ns_mode="clean")
     with pytest.raises(ValueError, match="cap"):
         quals.QualsScorer(trained_qagen_dir, cap="loose")
+    with pytest.raises(ValueError, match=r"max_new_tokens=24 exceeds this QAGen's limit of 23"):
+        quals.QualsScorer(trained_qagen_dir, max_new_tokens=24)  # tiny format: max_target_length=24
+    assert quals.QualsScorer(trained_qagen_dir, max_new_tokens=23, num_beams=2, num_beam_groups=2).beam.max_new_tokens == 23
+
+
+def test_a_question_generation_checkpoint_is_refused(trained_qg_dir):
+    # Its outputs hold no separator, so every summary would silently get no score.
+    with pytest.raises(ValueError, match="'question-generation' checkpoint; QUALS needs a QAGen"):
+        quals.QualsScorer(trained_qg_dir)

@@ -103,7 +103,7 @@ def test_prefix_lm_summarizer_trains_and_evaluates_with_rouge_quals_and_qags(tmp
     }
     (tmp_path / "config.json").write_text(json.dumps(config))
     cfg = str(tmp_path / "config.json")
-    main(["mle", "--config", cfg, "--output-dir", str(tmp_path / "mle")])
+    assert main(["mle", "--config", cfg, "--output-dir", str(tmp_path / "mle")]) == 0
     history = json.loads((tmp_path / "mle" / "checkpoint-2" / "trainer_state.json").read_text())["log_history"]
     assert [h["pos_loss"] for h in history if "pos_loss" in h][-1] < [h["pos_loss"] for h in history if "pos_loss" in h][0]
 

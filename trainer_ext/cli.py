@@ -10,9 +10,20 @@ import sys
 SET_HELP = """JSON object of recipe overrides; objects merge key by key, e.g. '{"mle_training": {"seed": 1}}'"""
 
 
+def json_object(text: str) -> dict:
+    """``--set``'s value: a JSON object, or a usage error that says what was wrong."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise argparse.ArgumentTypeError(f"not valid JSON ({e}); quote it for the shell, e.g. --set '{{\"seed\": 1}}'") from e
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"must be a JSON object of recipe fields, got {type(value).__name__}")
+    return value
+
+
 def _recipe(cls: type, args: argparse.Namespace):
     """The recipe of ``--config`` with ``--set`` (and, for the SQuAD recipes, ``--max-steps``) applied."""
-    recipe = cls.from_json(args.config, json.loads(args.set) if args.set else {})
+    recipe = cls.from_json(args.config, args.set or {})
     if getattr(args, "max_steps", None) is not None:
         recipe.training["max_steps"] = args.max_steps
     return recipe
@@ -106,7 +117,14 @@ def _evaluate(args: argparse.Namespace) -> None:
     print(json.dumps(report, indent=2))
 
 
-def main(argv: list[str] | None = None) -> None:
+def add_checkpoint_choice(parser: argparse.ArgumentParser) -> None:
+    """``--run`` (its newest checkpoint) or ``--checkpoint``: exactly one of the two."""
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--run", help="run folder; its newest checkpoint is exported")
+    which.add_argument("--checkpoint", help="a specific checkpoint folder instead of --run")
+
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="quals-train", description="Training recipes of QUALS.")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -118,42 +136,40 @@ def main(argv: list[str] | None = None) -> None:
         p.add_argument("--config", required=True, help="recipe JSON (see trainer_ext/configs/)")
         p.add_argument("--output-dir", required=True, help="training state: checkpoints and logs")
         p.add_argument("--max-steps", type=int, default=None, help="override training.max_steps")
-        p.add_argument("--set", default=None, help=SET_HELP)
+        p.add_argument("--set", type=json_object, default=None, help=SET_HELP)
         p.add_argument("--no-resume", action="store_true", help="start over even if checkpoints exist")
         p.set_defaults(func=func)
 
     p = sub.add_parser("export-qagen", help="turn a checkpoint into a complete QAGen folder")
     p.add_argument("--config", required=True, help="the recipe JSON the run used")
-    p.add_argument("--run", help="run folder; its newest checkpoint is exported")
-    p.add_argument("--checkpoint", help="a specific checkpoint folder instead of --run")
+    add_checkpoint_choice(p)
     p.add_argument("--out", required=True)
     p.add_argument("--dtype", default="float32", choices=["float32", "float16", "bfloat16"])
     p.add_argument("--model-card", help="Markdown file to ship as README.md")
     p.set_defaults(func=_export_qagen)
 
     p = sub.add_parser("export-qa", help="turn a QA checkpoint into a folder QagsScorer loads")
-    p.add_argument("--run", help="run folder; its newest checkpoint is exported")
-    p.add_argument("--checkpoint", help="a specific checkpoint folder instead of --run")
+    add_checkpoint_choice(p)
     p.add_argument("--out", required=True)
     p.add_argument("--model-card", help="Markdown file to ship as README.md")
     p.set_defaults(func=_export_qa)
 
     p = sub.add_parser("mle", help="CONSEQ stage 1: fine-tune an MLE summarizer (resumes from output_dir)")
     p.add_argument("--config", required=True, help="summarizer recipe JSON (see trainer_ext/configs/)")
-    p.add_argument("--set", default=None, help=SET_HELP)
+    p.add_argument("--set", type=json_object, default=None, help=SET_HELP)
     p.add_argument("--output-dir", required=True)
     p.set_defaults(func=_mle)
 
     p = sub.add_parser("build-contrastive", help="CONSEQ stage 2: sample, score with QUALS, select S+/S- (resumable)")
     p.add_argument("--config", required=True)
-    p.add_argument("--set", default=None, help=SET_HELP)
+    p.add_argument("--set", type=json_object, default=None, help=SET_HELP)
     p.add_argument("--summarizer", required=True, help="the MLE summarizer folder (output-dir/final)")
     p.add_argument("--work-dir", required=True, help="samples, scores and the dataset; re-run to resume")
     p.set_defaults(func=_build_contrastive)
 
     p = sub.add_parser("conseq", help="CONSEQ stage 3: fine-tune with likelihood on S+ and unlikelihood on S-")
     p.add_argument("--config", required=True)
-    p.add_argument("--set", default=None, help=SET_HELP)
+    p.add_argument("--set", type=json_object, default=None, help=SET_HELP)
     p.add_argument("--summarizer", required=True, help="the MLE summarizer folder to start from")
     p.add_argument("--data", required=True, help="work-dir/dataset from build-contrastive")
     p.add_argument("--output-dir", required=True)
@@ -161,7 +177,7 @@ def main(argv: list[str] | None = None) -> None:
 
     p = sub.add_parser("evaluate", help="summarize the recipe's eval_rows and report ROUGE, QUALS and QAGS (resumable)")
     p.add_argument("--config", required=True)
-    p.add_argument("--set", default=None, help=SET_HELP)
+    p.add_argument("--set", type=json_object, default=None, help=SET_HELP)
     p.add_argument("--summarizer", required=True, help="a summarizer folder (e.g. output-dir/final of mle or conseq)")
     p.add_argument("--out", required=True, help="summaries, per-summary scores and report.json; re-run to resume")
     p.add_argument("--metrics", default="rouge,quals,qags", help="comma-separated subset of rouge,quals,qags")
@@ -169,8 +185,13 @@ def main(argv: list[str] | None = None) -> None:
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
-    args.func(args)
+    try:
+        args.func(args)
+    except (ValueError, FileNotFoundError) as e:  # bad configs, data or paths: one clear line, as `quals` does
+        print(f"quals-train {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
