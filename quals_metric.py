@@ -80,6 +80,11 @@ Examples:
     ['coverage', 'mean_quals', 'num_qa_pairs', 'quals', 'signature']
 """
 
+def _as_list(rows):
+    """numpy arrays and pandas Series as lists, so that every row can be checked; anything else unchanged."""
+    return rows.tolist() if hasattr(rows, "tolist") else rows
+
+
 _QAGENS = {}
 _QAGS_SCORERS = {}
 
@@ -99,12 +104,15 @@ class Quals(evaluate.Metric):
 
     def add_batch(self, *, predictions=None, references=None, **kwargs):
         """Check every row before ``evaluate`` stores it: it type-checks only the first and str()s the rest."""
-        quals.inputs.validate_pairs(kwargs.get("sources"), predictions, names=("sources", "predictions"))
+        if "sources" in kwargs:  # else evaluate names the missing or misspelt input
+            predictions, kwargs["sources"] = _as_list(predictions), _as_list(kwargs["sources"])
+            quals.inputs.validate_pairs(kwargs["sources"], predictions, names=("sources", "predictions"))
         return super().add_batch(predictions=predictions, references=references, **kwargs)
 
     def add(self, *, prediction=None, reference=None, **kwargs):
         """One row, checked like ``add_batch``."""
-        quals.inputs.validate_pairs([kwargs.get("sources")], [prediction], names=("sources", "predictions"))
+        if "sources" in kwargs:
+            quals.inputs.validate_pairs([kwargs["sources"]], [prediction], names=("sources", "predictions"))
         return super().add(prediction=prediction, reference=reference, **kwargs)
 
     def _model_name(self):

@@ -117,6 +117,14 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def user_error(prog: str, command: str, error: Exception) -> int:
+    """Print a bad-input error as one line and return exit status 2; QUALS_TRACEBACK=1 re-raises it instead."""
+    if os.environ.get("QUALS_TRACEBACK"):
+        raise error
+    print(f"{prog} {command}: error: {error}", file=sys.stderr)
+    return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     metric = chosen_metric(argv)  # --metric decides which scorer's flags exist
     parser = argparse.ArgumentParser(prog="quals", description="QUALS factual-consistency scores for summaries.")
@@ -146,8 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (ValueError, FileNotFoundError) as e:
-        print(f"quals {args.command}: error: {e}", file=sys.stderr)
-        return 2
+        return user_error("quals", args.command, e)
 
 
 if __name__ == "__main__":

@@ -158,7 +158,7 @@ def score_corpus(
     """Score ``rows`` into ``output`` (JSONL, one record per row, input order), resuming if it exists."""
     n = len(rows.sources)
     if n == 0:
-        raise ValueError(f"{rows.origin}: no rows to score; check the file and the column names.")
+        raise ValueError(f"{rows.origin}: no rows to score; is the input empty?")
     if len(rows.summaries) != n:
         raise ValueError(f"{len(rows.sources)} sources but {len(rows.summaries)} summaries.")
     if world_size > 1 and barrier is None:

@@ -159,6 +159,16 @@ class QAGen:
             self._weights_hash = weights_hash(self.model)
         return self._weights_hash
 
+    def check_new_tokens(self, max_new_tokens: int) -> None:
+        """Raise unless ``max_new_tokens`` generated tokens plus the EOS forced after them fit the format's
+        ``max_target_length`` (the length the model was trained on; the prefix-LM has no positions beyond it)."""
+        room = self.format.max_target_length - 1
+        if max_new_tokens > room:
+            raise ValueError(
+                f"max_new_tokens={max_new_tokens} exceeds this model's limit of {room} (qa_format.json "
+                f"max_target_length={self.format.max_target_length}, EOS included); lower max_new_tokens."
+            )
+
     def source_room(self, max_length: int) -> int:
         """How many text tokens fit in a source of ``max_length`` once the format's special tokens are added."""
         specials = (self.ids.source_bos is not None) + (self.ids.source_eos is not None)

@@ -123,12 +123,7 @@ class QualsScorer:
                 f"model={self.qagen.name!r} is a {self.qagen.format.task!r} checkpoint; QUALS needs a QAGen that writes "
                 "questions and answers from text alone (qa_format.json task='qagen'), e.g. 'bundled'."
             )
-        target_room = self.qagen.format.max_target_length - 1  # the decoder start token takes one position
-        if max_new_tokens > target_room:
-            raise ValueError(
-                f"max_new_tokens={max_new_tokens} exceeds this QAGen's limit of {target_room} (qa_format.json "
-                f"max_target_length={self.qagen.format.max_target_length}, start token included); lower max_new_tokens."
-            )
+        self.qagen.check_new_tokens(max_new_tokens)
         if max_source_length is not None and max_source_length < 8:
             raise ValueError(f"max_source_length={max_source_length} must be >= 8.")
         self.max_source_length = min(max_source_length or self.qagen.max_source_length, self.qagen.max_source_length)

@@ -106,13 +106,14 @@ def test_speed_loads_one_model_per_dtype_and_reports_score_drift(tmp_path, train
     ]
     data = tmp_path / "qags.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    small = '"num_beams": 4, "num_beam_groups": 4, "min_new_tokens": 3, "max_new_tokens": 12'
     report = speed(["--data", str(data), "--n", "2", "--model", trained_qagen_dir,
-                    "--variant", '{"dtype": "float32"}', "--variant", '{"dtype": "float32", "batch_size": 1}',
-                    "--variant", '{"dtype": "bfloat16"}'])
+                    "--variant", '{"dtype": "float32", %s}' % small, "--variant", '{"dtype": "float32", "batch_size": 1, %s}' % small,
+                    "--variant", '{"dtype": "bfloat16", %s}' % small])
     first, same_dtype, bf16 = report["variants"]
     assert ["dtype:float32" in first["signature"], "dtype:float32" in same_dtype["signature"],
             "dtype:bfloat16" in bf16["signature"]] == [True, True, True]
-    assert first["max_abs_diff_vs_first"] == 0.0 and first["speed_vs_first"] == 1.0
     assert same_dtype["max_abs_diff_vs_first"] < 1e-4  # same weights, other batching
-    assert bf16["max_abs_diff_vs_first"] is not None and first["coverage"] == 1.0
+    assert 0.0 < bf16["max_abs_diff_vs_first"] < 1.0  # bf16 weights move the scores a little, not wildly
+    assert [v["coverage"] for v in report["variants"]] == [1.0, 1.0, 1.0]
     assert set(report) >= {"cpu_has_amx_bf16", "cpu_has_avx512_bf16", "machine", "peak_rss_mb"}

@@ -165,6 +165,9 @@ def test_qags_metric_from_the_command_line(trained_qg_dir, trained_qa_dir, tmp_p
         main(["score", "--input", str(tmp_path / "in.jsonl"), "--output", str(tmp_path / "x.jsonl"), *flags, "--ns-mode", "beam"])
 
 
-def test_demo_limit_below_one_is_refused_before_any_model_loads(capsys):
+def test_demo_limit_below_one_is_refused_before_any_model_loads(capsys, monkeypatch):
     assert main(["demo", "--limit", "0"]) == 2
     assert "limit=0: give at least 1 example" in capsys.readouterr().err
+    monkeypatch.setenv("QUALS_TRACEBACK", "1")  # for debugging: the exception itself, with its traceback
+    with pytest.raises(ValueError, match="limit=0"):
+        main(["demo", "--limit", "0"])

@@ -88,5 +88,9 @@ def test_metric_checks_every_row_and_rejects_a_qagen_name_with_qags(trained_qage
         metric.compute(predictions=["alice was born in paris .", 42], sources=[SOURCE, SOURCE], **SETTINGS)
     with pytest.raises(quals.InputError, match=r"sources\[0\] is empty"):
         metric.add(prediction="alice was born in paris .", sources=" ")
+    import numpy as np  # arrays are rows too, and are checked the same way
+
+    out = metric.compute(predictions=np.array(SUMMARIES), sources=np.array([SOURCE, SOURCE]), **SETTINGS)
+    assert out["coverage"] == 1.0 and len(out["quals"]) == 2
     with pytest.raises(ValueError, match="pass qg_model=... and qa_model="):
         metric.compute(predictions=SUMMARIES, sources=[SOURCE, SOURCE], metric="qags")

@@ -108,7 +108,7 @@ def test_bad_settings_are_rejected(trained_qagen_dir):
         quals.QualsScorer(trained_qagen_dir, ns_mode="clean")
     with pytest.raises(ValueError, match="cap"):
         quals.QualsScorer(trained_qagen_dir, cap="loose")
-    with pytest.raises(ValueError, match=r"max_new_tokens=24 exceeds this QAGen's limit of 23"):
+    with pytest.raises(ValueError, match=r"max_new_tokens=24 exceeds this model's limit of 23"):
         quals.QualsScorer(trained_qagen_dir, max_new_tokens=24)  # tiny format: max_target_length=24
     assert quals.QualsScorer(trained_qagen_dir, max_new_tokens=23, num_beams=2, num_beam_groups=2).beam.max_new_tokens == 23
 

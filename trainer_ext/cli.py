@@ -188,8 +188,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args.func(args)
     except (ValueError, FileNotFoundError) as e:  # bad configs, data or paths: one clear line, as `quals` does
-        print(f"quals-train {args.command}: error: {e}", file=sys.stderr)
-        return 2
+        from quals.cli import user_error
+
+        return user_error("quals-train", args.command, e)
     return 0
 
 

@@ -28,6 +28,7 @@ class QuestionGenerator:
             )
         if batch_size < 1:
             raise ValueError(f"qg_batch_size={batch_size} must be >= 1.")
+        qagen.check_new_tokens(max_new_tokens)
         self.qagen = qagen
         self.beam = BeamConfig(num_beams, 1, 0.0, 1, max_new_tokens, 1.0)
         self.batch_size = batch_size
