@@ -80,6 +80,7 @@ Examples:
     ['coverage', 'mean_quals', 'num_qa_pairs', 'quals', 'signature']
 """
 
+
 def _as_list(rows):
     """numpy arrays and pandas Series as lists, so that every row can be checked; anything else unchanged."""
     return rows.tolist() if hasattr(rows, "tolist") else rows

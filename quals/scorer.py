@@ -189,7 +189,8 @@ class QualsScorer:
             return self._score_hypotheses(sources, summary_context, summary_tokens, hypotheses, return_qa_pairs)
 
     def _score_hypotheses(
-        self, sources: list[str], summary_context: Any, summary_tokens: list[list[int]], hypotheses: list[list[Any]], return_qa_pairs: bool,
+        self, sources: list[str], summary_context: Any, summary_tokens: list[list[int]],
+        hypotheses: list[list[Any]], return_qa_pairs: bool,
     ) -> list[QualsResult]:
         """Filter each summary's hypotheses, then teacher-force the kept pairs on summary and source."""
         qagen, ids = self.qagen, self.qagen.ids
