@@ -46,6 +46,7 @@ TIMEOUT=${TIMEOUT:-440}               # seconds for the full run (data ~40, trai
 SMOKE_STEPS=${SMOKE_STEPS:-20}
 DEVICE=${DEVICE:-cuda}
 TRAINING=${TRAINING:-'"bf16": true'}  # training-argument overrides; a CPU dry run: '"use_cpu": true, "bf16": false'
+RECIPE=${RECIPE:-}                    # other recipe overrides, e.g. '"model_config": {"hidden_dropout_prob": 0.2}'
 WHEELS=${WHEELS:-.whl}
 CONFIG=trainer_ext/configs/qagen_minilm_gpu.json
 mkdir -p "$OUT" "$WORK"
@@ -83,6 +84,7 @@ for name in os.listdir(src):
         shutil.copy(os.path.join(src, name), dst)
 PYTHON
 DATA='"base_model": "'$WORK/minilm'", "train_files": ["./.gpu/train-v1.1.jsonl.gz"], "dev_file": "./.gpu/dev-v1.1.jsonl.gz"'
+DATA="$DATA${RECIPE:+, $RECIPE}"
 
 # 1. Smoke run: the whole recipe on 4,000 rows.
 $PY -m trainer_ext.cli qagen --config $CONFIG --output-dir "$WORK/smoke" --no-resume --max-steps "$SMOKE_STEPS" \

@@ -48,32 +48,39 @@ def load_qagen_model(
     init_from_base: bool = False,
     tokenizer: Any = None,
     dtype: torch.dtype = torch.float32,
+    config_overrides: dict[str, Any] | None = None,
 ) -> torch.nn.Module:
     """Load the network of a QAGen checkpoint (safetensors only, never remote code) in ``dtype``.
 
     With ``init_from_base`` the path is a pretrained base rather than a QAGen: a BERT-style encoder
     becomes a prefix-LM or a bert2bert model, a seq2seq checkpoint is used as it is. The dtype is always
     explicit: left to transformers, a checkpoint stored in float16 (the bundled QAGen) would load, and
-    train, in float16.
+    train, in float16. ``config_overrides`` set attributes of the model config (e.g. dropout) as it
+    loads; for bert2bert they apply to the encoder and the decoder alike.
     """
     from transformers import AutoConfig, AutoModelForSeq2SeqLM, EncoderDecoderModel
 
+    overrides = dict(config_overrides or {})
     kwargs: dict[str, Any] = {"use_safetensors": True, "dtype": dtype}
     if fmt.architecture == "prefix-lm":
         from .prefix_lm import PrefixLMForQAGen
 
-        return PrefixLMForQAGen.from_pretrained(path, **kwargs)
+        return PrefixLMForQAGen.from_pretrained(path, **kwargs, **overrides)
     config = AutoConfig.from_pretrained(path)
     if init_from_base and not config.is_encoder_decoder:
-        model = EncoderDecoderModel.from_encoder_decoder_pretrained(path, path)
+        sides = {f"{side}_{key}": value for key, value in overrides.items() for side in ("encoder", "decoder")}
+        model = EncoderDecoderModel.from_encoder_decoder_pretrained(path, path, **sides)
         ids = fmt.validate(tokenizer)
         model.config.decoder_start_token_id = ids.decoder_start
         model.config.pad_token_id = ids.pad
         model.config.eos_token_id = ids.eos
         return model.to(dtype)
     if config.model_type == "encoder-decoder":
-        return EncoderDecoderModel.from_pretrained(path, **kwargs)
-    return AutoModelForSeq2SeqLM.from_pretrained(path, **kwargs)
+        for side in (config.encoder, config.decoder):  # set before the modules (and their dropouts) are built
+            for key, value in overrides.items():
+                setattr(side, key, value)
+        return EncoderDecoderModel.from_pretrained(path, config=config, **kwargs)
+    return AutoModelForSeq2SeqLM.from_pretrained(path, **kwargs, **overrides)
 
 
 def resolve_device(device: str | None) -> torch.device:

@@ -8,6 +8,7 @@ import json
 import os
 
 import pytest
+import torch
 from transformers import BertModel
 
 import quals
@@ -53,7 +54,7 @@ def test_train_resume_export_and_score(base_and_data, architecture):
     run = str(folder / f"run-{architecture}")
     recipe = QAGenRecipe(
         base_model=base, architecture=architecture, qa_format=fmt.to_dict(), train_files=[data], dev_file=data,
-        dev_examples=8, min_window=64, max_window=64,
+        dev_examples=8, min_window=64, max_window=64, model_config={"hidden_dropout_prob": 0.3},
         training={"per_device_train_batch_size": 4, "max_steps": 2, "save_steps": 2, "eval_steps": 2,
                   "learning_rate": 1e-3, "use_cpu": True, "report_to": "none", "logging_steps": 1},
     )
@@ -65,6 +66,11 @@ def test_train_resume_export_and_score(base_and_data, architecture):
     assert len(resumed.state.log_history) > 0 and latest_checkpoint(run).endswith("checkpoint-3")
     out = export_qagen(latest_checkpoint(run), str(folder / f"qagen-{architecture}"), fmt, "# tiny QAGen\n")
     assert QAFormat.load(out) == fmt and os.path.exists(os.path.join(out, "model.safetensors"))
+    saved = json.loads(open(os.path.join(out, "config.json")).read())  # model_config reached the trained model
+    sides = [saved] if architecture == "prefix-lm" else [saved["encoder"], saved["decoder"]]
+    dropouts = [side["hidden_dropout_prob"] for side in sides]
+    assert dropouts == [0.3] * len(dropouts) and tiny_bert_config(10).hidden_dropout_prob != 0.3
+    assert 0.3 in {m.p for m in resumed.model.modules() if isinstance(m, torch.nn.Dropout)}  # and trained with it
     scorer = quals.QualsScorer(out, num_beams=4, num_beam_groups=4, min_new_tokens=2, max_new_tokens=6, answer_constraint="span")
     (result,) = scorer.score(["alice was born in paris ."], ["alice was born in paris ."])
     assert result.num_qa_pairs >= 1 and result.quals is not None  # the span constraint guarantees valid pairs

@@ -61,6 +61,7 @@ class QAGenRecipe(SquadRecipe):
     qa_format: str | dict[str, Any] = "minilm-prefix-lm"
     min_window: int = 48
     max_window: int = 160
+    model_config: dict[str, Any] = field(default_factory=dict)  # base config overrides, e.g. {"hidden_dropout_prob": 0.2}
 
     def format(self) -> QAFormat:
         if isinstance(self.qa_format, str):
@@ -119,7 +120,7 @@ def train_qagen(recipe: QAGenRecipe, output_dir: str, resume: bool = True) -> Se
     base = resolve_model_path(recipe.base_model)
     tokenizer = AutoTokenizer.from_pretrained(base)
     fmt.validate(tokenizer)
-    model = load_qagen_model(base, fmt, init_from_base=True, tokenizer=tokenizer)
+    model = load_qagen_model(base, fmt, init_from_base=True, tokenizer=tokenizer, config_overrides=recipe.model_config)
     train = _examples(recipe, recipe.train_files, tokenizer, fmt, recipe.max_train_examples, recipe.seed)
     dev = None
     if recipe.dev_file:
