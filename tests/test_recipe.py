@@ -14,6 +14,7 @@ from transformers import BertModel
 import quals
 from facts import fact_rows
 from quals.qa_format import QAFormat
+from quals.qagen import load_qagen_model
 from tiny import TINY_FORMAT, tiny_bert_config, tiny_tokenizer
 from trainer_ext.qagen_data import build_examples, read_squad, target_ids
 from trainer_ext.qagen_recipe import QAGenRecipe, export_qagen, latest_checkpoint, train_qagen
@@ -71,6 +72,9 @@ def test_train_resume_export_and_score(base_and_data, architecture):
     dropouts = [side["hidden_dropout_prob"] for side in sides]
     assert dropouts == [0.3] * len(dropouts) and tiny_bert_config(10).hidden_dropout_prob != 0.3
     assert 0.3 in {m.p for m in resumed.model.modules() if isinstance(m, torch.nn.Dropout)}  # and trained with it
+    # Continuing from a trained QAGen (not a base) takes overrides too, e.g. more dropout for a second run.
+    again = load_qagen_model(out, fmt, init_from_base=True, config_overrides={"hidden_dropout_prob": 0.25})
+    assert 0.25 in {m.p for m in again.modules() if isinstance(m, torch.nn.Dropout)}
     scorer = quals.QualsScorer(out, num_beams=4, num_beam_groups=4, min_new_tokens=2, max_new_tokens=6, answer_constraint="span")
     (result,) = scorer.score(["alice was born in paris ."], ["alice was born in paris ."])
     assert result.num_qa_pairs >= 1 and result.quals is not None  # the span constraint guarantees valid pairs
