@@ -166,6 +166,12 @@ class QAGen:
             self._weights_hash = weights_hash(self.model)
         return self._weights_hash
 
+    def check_task(self, task: str, argument: str, needs: str) -> None:
+        """Raise unless the QA format's ``task`` is ``task``: the wrong kind of checkpoint would decode
+        without error and silently yield nothing usable. ``needs`` says what the caller wants instead."""
+        if self.format.task != task:
+            raise ValueError(f"{argument}={self.name!r} is a {self.format.task!r} checkpoint; {needs}")
+
     def check_new_tokens(self, max_new_tokens: int) -> None:
         """Raise unless ``max_new_tokens`` generated tokens plus the EOS forced after them fit the format's
         ``max_target_length`` (the length the model was trained on; the prefix-LM has no positions beyond it)."""

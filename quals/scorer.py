@@ -118,11 +118,8 @@ class QualsScorer:
             self.qagen = model
         else:
             self.qagen = QAGen.from_pretrained(model, device=device, dtype=dtype)
-        if self.qagen.format.task != "qagen":
-            raise ValueError(
-                f"model={self.qagen.name!r} is a {self.qagen.format.task!r} checkpoint; QUALS needs a QAGen that writes "
-                "questions and answers from text alone (qa_format.json task='qagen'), e.g. 'bundled'."
-            )
+        self.qagen.check_task("qagen", "model", "QUALS needs a QAGen that writes questions and answers from text alone "
+                              "(qa_format.json task='qagen'), e.g. 'bundled'.")
         self.qagen.check_new_tokens(max_new_tokens)
         if max_source_length is not None and max_source_length < 8:
             raise ValueError(f"max_source_length={max_source_length} must be >= 8.")

@@ -21,11 +21,8 @@ class QuestionGenerator:
     def __init__(self, model: str | QAGen = "bundled-qg", num_beams: int = 10, max_new_tokens: int = 40,
                  batch_size: int = 16, device: str | None = None, dtype: str | torch.dtype | None = None):
         qagen = model if isinstance(model, QAGen) else QAGen.from_pretrained(model, device=device, dtype=dtype)
-        if qagen.format.task != "question-generation":
-            raise ValueError(
-                f"qg_model={qagen.name!r} is a {qagen.format.task!r} checkpoint; QAGS needs an answer-conditioned "
-                "question generator (qa_format.json task='question-generation'), e.g. 'bundled-qg'."
-            )
+        qagen.check_task("question-generation", "qg_model", "QAGS needs an answer-conditioned question generator "
+                         "(qa_format.json task='question-generation'), e.g. 'bundled-qg'.")
         if batch_size < 1:
             raise ValueError(f"qg_batch_size={batch_size} must be >= 1.")
         qagen.check_new_tokens(max_new_tokens)
