@@ -34,7 +34,8 @@ class AnswerSpanConstraint:
         self.separator, self.eos = separator_id, eos_id
 
     def apply(self, log_probs: torch.Tensor, step: int, max_new_tokens: int) -> None:
-        """In place on [rows, vocab]: inside an answer only span continuations (and EOS once non-empty).
+        """In place on [rows, vocab]: a question first, then inside the answer only span continuations
+        (and EOS once non-empty).
 
         A question still open two steps before the length limit gets the separator forced, so that
         every hypothesis ends as a complete pair.
@@ -46,9 +47,12 @@ class AnswerSpanConstraint:
         allowed = hits > 0
         allowed[:, self.eos] |= self.answer_len > 0
         in_answer = self.in_answer[:, None]
-        # Outside an answer anything goes except EOS (a pair needs a separator and an answer).
+        # Outside an answer anything goes except EOS (a pair needs a separator and an answer), and the
+        # separator cannot come first (a pair needs a question).
         outside = torch.ones_like(allowed)
         outside[:, self.eos] = False
+        if step == 0:
+            outside[:, self.separator] = False
         if step >= max_new_tokens - 2:
             outside.zero_()
             outside[:, self.separator] = True
@@ -65,7 +69,7 @@ class AnswerSpanConstraint:
         shifted[:, 1:] = matched[:, :-1]
         starts = tokens == self.separator
         self.next_pos = torch.where(starts[:, None], self.valid, torch.where(in_answer[:, None], shifted, torch.zeros_like(shifted)))
-        self.answer_len = torch.where(in_answer, self.answer_len[parent_rows] + 1, torch.zeros_like(self.answer_len))
+        self.answer_len = torch.where(in_answer, self.answer_len[parent_rows] + 1, 0)
         self.in_answer = in_answer | starts
 
 

@@ -80,7 +80,12 @@ def diverse_beam_search(
     alive = torch.arange(n_src, device=device)  # original index of each source still decoding
     results: list[list[Hypothesis]] = [[] for _ in range(n_src)]
 
-    # Per source still decoding, laid out as [source, group, beam]; flattened to rows for the network.
+    # Running beams are laid out [source, slot, beam] and flattened to rows for the network; slot j of a
+    # source decodes its group slot_groups[source, j]. A closed group's beams no longer matter (about
+    # half of all group-steps at the paper's settings), so slots hold only open groups, padded with
+    # closed ones to the same count for every source. Finished hypotheses stay [source, group, beam].
+    slot_groups = torch.arange(groups, device=device).repeat(n_src, 1)
+    slot_open = torch.ones(n_src, groups, dtype=torch.bool, device=device)
     running_scores = torch.zeros(n_src, groups, per_group, device=device)
     running_scores[:, :, 1:] = NEG  # only the first beam of each group is live at step 0
     running_tokens = torch.zeros(n_src, groups, per_group, 0, dtype=torch.long, device=device)
@@ -89,13 +94,12 @@ def diverse_beam_search(
     done_token_scores = torch.zeros(n_src, groups, per_group, max_len, device=device)
     done_lengths = torch.zeros(n_src, groups, per_group, dtype=torch.long, device=device)
     done_scores = torch.full((n_src, groups, per_group), NEG, device=device)
-    open_group = torch.ones(n_src, groups, dtype=torch.bool, device=device)
 
     next_input = torch.full((n_src * config.num_beams, 1), decoder_start_id, dtype=torch.long, device=device)
     cache = None
     for step in range(max_len):
-        n_alive = alive.shape[0]
-        logits, cache = network.decode(context, next_input, cache, group_size=config.num_beams)
+        n_alive, slots = slot_groups.shape
+        logits, cache = network.decode(context, next_input, cache, group_size=slots * per_group)
         log_probs = torch.log_softmax(logits[:, -1, :].float(), dim=-1)
         vocab = log_probs.shape[-1]
         if constraint is not None:
@@ -106,25 +110,26 @@ def diverse_beam_search(
             eos_column = log_probs[:, eos_id].clone()
             log_probs.fill_(float("-inf"))
             log_probs[:, eos_id] = eos_column
-        log_probs = log_probs.view(n_alive, groups, per_group, vocab)
+        log_probs = log_probs.view(n_alive, slots, per_group, vocab)
 
-        cand_scores = torch.empty(n_alive, groups, width, device=device)
-        cand_ids = torch.empty(n_alive, groups, width, dtype=torch.long, device=device)
+        # Slots come in group order within a source, so earlier slots are earlier groups.
+        cand_scores = torch.empty(n_alive, slots, width, device=device)
+        cand_ids = torch.empty(n_alive, slots, width, dtype=torch.long, device=device)
         counts = torch.zeros(n_alive, vocab, device=device)
-        for g in range(groups):
-            group_lp = log_probs[:, g]
-            if g and config.diversity_penalty:
+        for j in range(slots):
+            group_lp = log_probs[:, j]
+            if j and config.diversity_penalty:
                 group_lp = group_lp - config.diversity_penalty * counts[:, None, :]
-            total = (running_scores[:, g, :, None] + group_lp).view(n_alive, per_group * vocab)
+            total = (running_scores[:, j, :, None] + group_lp).view(n_alive, per_group * vocab)
             top_scores, top_ids = torch.topk(total, width, dim=-1)
-            cand_scores[:, g], cand_ids[:, g] = top_scores, top_ids
-            if config.diversity_penalty and g + 1 < groups:
+            cand_scores[:, j], cand_ids[:, j] = top_scores, top_ids
+            if config.diversity_penalty and j + 1 < slots:
                 # Penalise, for later groups, the tokens this group continues with: its best
                 # `per_group` candidates that are not EOS (EOS candidates end instead of continuing).
                 tokens = top_ids % vocab
                 continuing = tokens != eos_id
                 continuing &= continuing.cumsum(-1) <= per_group
-                counts.scatter_add_(1, tokens, (continuing & open_group[:, g, None]).float())
+                counts.scatter_add_(1, tokens, (continuing & slot_open[:, j, None]).float())
 
         parent = cand_ids // vocab  # beam within the group
         token = cand_ids % vocab
@@ -134,20 +139,20 @@ def diverse_beam_search(
         hist_tokens = torch.cat([running_tokens.gather(2, history_index), token[..., None]], -1)
         hist_scores = torch.cat([running_token_scores.gather(2, history_index), token_score[..., None]], -1)
 
-        # Finalize EOS candidates ranked in the top `per_group` of an open group.
+        # Finalize EOS candidates ranked in the top `per_group` of an open group: merge them with the
+        # group's finished hypotheses and keep the best `per_group`.
         is_eos = token == eos_id
         rank_ok = torch.arange(width, device=device) < per_group
-        finishing = is_eos & rank_ok & open_group[..., None]
+        finishing = is_eos & rank_ok & slot_open[..., None]
         length = step + 1
         normalized = torch.where(finishing, cand_scores / (length**config.length_penalty), torch.full_like(cand_scores, NEG))
+        by_group = slot_groups[:, :, None].expand(-1, -1, per_group)
+        best = torch.topk(torch.cat([done_scores.gather(1, by_group), normalized], dim=2), per_group, dim=2).indices
         pad = max_len - length
-        merged_scores = torch.cat([done_scores, normalized], dim=2)
-        best = torch.topk(merged_scores, per_group, dim=2).indices
-        best_rows = best[..., None].expand(-1, -1, -1, max_len)
-        done_scores = merged_scores.gather(2, best)
-        done_tokens = torch.cat([done_tokens, F.pad(hist_tokens, (0, pad), value=eos_id)], 2).gather(2, best_rows)
-        done_token_scores = torch.cat([done_token_scores, F.pad(hist_scores, (0, pad), value=0.0)], 2).gather(2, best_rows)
-        done_lengths = torch.cat([done_lengths, torch.full_like(normalized, length, dtype=torch.long)], 2).gather(2, best)
+        _merge_finished(done_scores, normalized, by_group, best)
+        _merge_finished(done_tokens, F.pad(hist_tokens, (0, pad), value=eos_id), by_group, best)
+        _merge_finished(done_token_scores, F.pad(hist_scores, (0, pad), value=0.0), by_group, best)
+        _merge_finished(done_lengths, torch.full_like(normalized, length, dtype=torch.long), by_group, best)
 
         # Continue with the best `per_group` non-EOS candidates.
         alive_scores = torch.where(is_eos, cand_scores + NEG, cand_scores)
@@ -157,30 +162,49 @@ def diverse_beam_search(
         running_token_scores = hist_scores.gather(2, keep[..., None].expand(-1, -1, -1, length))
 
         # A group stays open while its best running beam could still beat its worst finished one.
-        all_done = (done_scores > NEG / 2).all(dim=2)
+        group_done = done_scores.gather(1, by_group)
+        all_done = (group_done > NEG / 2).all(dim=2)
         best_running = running_scores[:, :, 0] / (length**config.length_penalty)
-        worst_done = torch.where(all_done, done_scores.min(dim=2).values, torch.full_like(best_running, NEG))
-        open_group &= best_running > worst_done
-        still = open_group.any(dim=1) if step < config.max_new_tokens else torch.zeros_like(open_group[:, 0])
+        worst_done = torch.where(all_done, group_done.min(dim=2).values, torch.full_like(best_running, NEG))
+        slot_open &= best_running > worst_done
+        still = slot_open.any(dim=1) if step < config.max_new_tokens else torch.zeros_like(slot_open[:, 0])
         for i in (~still).nonzero().flatten().tolist():  # a source with every group closed is final
             results[int(alive[i])] = _hypotheses(done_tokens[i], done_token_scores[i], done_lengths[i], done_scores[i])
         if not still.any():
             break
 
-        # Drop finished sources, then move every cache to the parents of the surviving beams.
+        # Drop finished sources and closed groups (open slots first, in group order), then move every
+        # cache to the parents of the surviving beams.
         kept = still.nonzero().flatten()
-        parent_rows = (kept[:, None, None] * groups + torch.arange(groups, device=device)[None, :, None]) * per_group
-        parent_rows = (parent_rows + parent.gather(2, keep)[kept]).view(-1)
+        new_slots = int(slot_open[kept].sum(dim=1).max())
+        order = torch.argsort((~slot_open[kept]).int(), dim=1, stable=True)[:, :new_slots]  # old slot of each new one
+        slot_groups, slot_open = slot_groups[kept].gather(1, order), slot_open[kept].gather(1, order)
+        by_slot = order[:, :, None].expand(-1, -1, per_group)
+        parent_beams = parent.gather(2, keep)[kept].gather(1, by_slot)
+        parent_rows = ((kept[:, None, None] * slots + order[:, :, None]) * per_group + parent_beams).view(-1)
+        running_scores = running_scores[kept].gather(1, by_slot)
+        running_tokens = running_tokens[kept].gather(1, by_slot[..., None].expand(-1, -1, -1, length))
+        running_token_scores = running_token_scores[kept].gather(1, by_slot[..., None].expand(-1, -1, -1, length))
         if kept.shape[0] < n_alive:
             alive, context = alive[kept], context.select(kept)
-            running_scores, running_tokens, running_token_scores = running_scores[kept], running_tokens[kept], running_token_scores[kept]
             done_tokens, done_token_scores, done_lengths = done_tokens[kept], done_token_scores[kept], done_lengths[kept]
-            done_scores, open_group = done_scores[kept], open_group[kept]
+            done_scores = done_scores[kept]
         cache = cache.reorder(parent_rows)
         next_input = running_tokens[..., -1].reshape(-1, 1)
         if constraint is not None:
             constraint.update(parent_rows, next_input[:, 0])
     return results
+
+
+def _merge_finished(done: torch.Tensor, new: torch.Tensor, by_group: torch.Tensor, best: torch.Tensor) -> None:
+    """In place on ``done`` [source, group, beam, ...]: each slot's group keeps the rows that ``best``
+    picks from its finished rows followed by the slot's new candidates ``new`` [source, slot, cand, ...]."""
+
+    def spread(index: torch.Tensor) -> torch.Tensor:  # [source, slot, k] over done's trailing dimensions
+        return index.view(*index.shape, *[1] * (done.dim() - 3)).expand(*index.shape, *done.shape[3:])
+
+    merged = torch.cat([done.gather(1, spread(by_group)), new], dim=2)
+    done.scatter_(1, spread(by_group), merged.gather(2, spread(best)))
 
 
 def _hypotheses(tokens: torch.Tensor, token_scores: torch.Tensor, lengths: torch.Tensor, scores: torch.Tensor) -> list[Hypothesis]:
@@ -192,5 +216,5 @@ def _hypotheses(tokens: torch.Tensor, token_scores: torch.Tensor, lengths: torch
     return [
         Hypothesis(flat_tokens[j][: flat_lengths[j]], flat_scores[j][: flat_lengths[j]], flat_norm[j])
         for j in order
-        if flat_lengths[j] > 0
+        if flat_lengths[j] > 0 and flat_norm[j] > NEG / 2
     ]

@@ -117,3 +117,20 @@ def test_speed_loads_one_model_per_dtype_and_reports_score_drift(tmp_path, train
     assert 0.0 < bf16["max_abs_diff_vs_first"] < 1.0  # bf16 weights move the scores a little, not wildly
     assert [v["coverage"] for v in report["variants"]] == [1.0, 1.0, 1.0]
     assert set(report) >= {"cpu_has_amx_bf16", "cpu_has_avx512_bf16", "machine", "peak_rss_mb"}
+
+
+def test_ab_revision_swaps_in_the_older_module_and_restores_the_current_one():
+    import quals.generation
+    import quals.scorer
+    from ab_revision import load_twin, patched
+
+    if not os.path.isdir(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".git")):
+        pytest.skip("needs the git checkout (ab_revision reads older revisions with git show)")
+    twin = load_twin("quals.generation", "HEAD")
+    current = quals.scorer.diverse_beam_search
+    assert twin.diverse_beam_search is not current and twin.BeamConfig is not quals.generation.BeamConfig
+    with patched(quals.generation, twin) as swapped:
+        assert swapped >= 1 and quals.scorer.diverse_beam_search is twin.diverse_beam_search
+    assert quals.scorer.diverse_beam_search is current
+    with pytest.raises(SystemExit, match="no-such-rev"):
+        load_twin("quals.generation", "no-such-rev")

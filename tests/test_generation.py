@@ -12,6 +12,7 @@ from tiny import tiny_bart, tiny_bert_config, tiny_tokenizer
 
 START, EOS, PAD = 3, 4, 0
 TEXTS = ["alice was born in paris .", "bob won the prize in 1990 and moved to london ."]
+THREE_TEXTS = TEXTS + ["carol met dan in rome in 2001 ."]
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +53,20 @@ def _prefix_lm(tokenizer, seed=0, eos_bias=0.0):
     with torch.no_grad():
         model.cls.predictions.bias[EOS] += eos_bias
     return model
+
+
+class _RowCounter:
+    """Wraps a network and records how many hypothesis rows each decoding step ran."""
+
+    def __init__(self, network):
+        self.network, self.rows = network, []
+
+    def encode(self, *args):
+        return self.network.encode(*args)
+
+    def decode(self, context, target_ids, cache=None, group_size=1):
+        self.rows.append(target_ids.shape[0])
+        return self.network.decode(context, target_ids, cache, group_size)
 
 
 def _first_tokens(hyps):
@@ -114,13 +129,15 @@ def test_answer_span_constraint_yields_complete_pairs_copied_from_the_summary(to
     from quals.constraints import AnswerSpanConstraint
     from quals.filtering import split_qa
 
-    model = _prefix_lm(tokenizer, seed=3)
-    ids, mask = _batch(tokenizer)
-    summaries = [ids[i][mask[i].bool()].tolist()[1:-1] for i in range(len(TEXTS))]
+    model = _RowCounter(_prefix_lm(tokenizer, seed=2))
+    enc = tokenizer(THREE_TEXTS, return_tensors="pt", padding=True)
+    ids, mask = enc["input_ids"], enc["attention_mask"]
+    summaries = [ids[i][mask[i].bool()].tolist()[1:-1] for i in range(len(THREE_TEXTS))]
     config = BeamConfig(num_beams=8, num_groups=8, diversity_penalty=0.5, min_new_tokens=2, max_new_tokens=10)
     constraint = AnswerSpanConstraint(summaries, config.num_beams, separator_id=1, eos_id=EOS, device=ids.device)
     with torch.no_grad():
         results = diverse_beam_search(model, ids, mask, config, START, EOS, constraint=constraint)
+    assert any(rows % 8 for rows in model.rows), "closed groups must leave the batch (the constraint follows them)"
     for summary, hyps in zip(summaries, results):
         assert len(hyps) == 8
         for h in hyps:
@@ -140,11 +157,87 @@ def test_span_constraint_allows_every_continuation_of_a_repeated_token():
         c.apply(lp, step, max_new_tokens=20)
         return set(torch.isfinite(lp[0]).nonzero().flatten().tolist())
 
-    assert EOS not in allowed(0) and 1 in allowed(0)  # before the separator: anything but EOS
+    assert EOS not in allowed(0) and 1 not in allowed(0)  # first a question token: neither EOS nor separator
+    c.update(torch.tensor([0]), torch.tensor([25]))
+    assert EOS not in allowed(1) and {1, 20, 25} <= allowed(1)  # the question goes on or the separator comes
     c.update(torch.tensor([0]), torch.tensor([1]))  # separator: the answer starts
-    assert allowed(1) == {20, 21, 22}
+    assert allowed(2) == {20, 21, 22}
     c.update(torch.tensor([0]), torch.tensor([20]))  # "a": next is "b" (position 1) or "c" (position 3)
-    assert allowed(2) == {21, 22, EOS}
+    assert allowed(3) == {21, 22, EOS}
     c.update(torch.tensor([0]), torch.tensor([22]))  # "a c": the summary ends, only EOS
-    assert allowed(3) == {EOS}
+    assert allowed(4) == {EOS}
     assert allowed(18) == {EOS}  # near the length limit an open answer may still end
+
+
+def _reference_search(network, ids, mask, config, start, eos):
+    """The algorithm of the module docstring, written plainly: one source and one group at a time, the
+    whole prefix re-run at every step (no cache, no batching, no dropping of closed groups)."""
+    groups, per_group = config.num_groups, config.num_beams // config.num_groups
+    results = []
+    for i in range(ids.shape[0]):
+        n = int(mask[i].sum())
+        context = network.encode(ids[i : i + 1, :n], mask[i : i + 1, :n])
+        running = [[((), (), 0.0)] for _ in range(groups)]  # (tokens, token scores, total) per group
+        done = [[] for _ in range(groups)]  # (normalized score, tokens, token scores), best first
+        is_open = [True] * groups
+        for step in range(config.max_new_tokens + 1):
+            used = None  # tokens continued by earlier groups at this step
+            for g in range(groups):
+                if not is_open[g]:
+                    continue
+                candidates = []
+                for tokens, token_scores, total in running[g]:
+                    logits, _ = network.decode(context, torch.tensor([[start, *tokens]]))
+                    lp = torch.log_softmax(logits[0, -1].float(), dim=-1)
+                    if step < config.min_new_tokens:
+                        lp[eos] = float("-inf")
+                    if step == config.max_new_tokens:
+                        lp = torch.full_like(lp, float("-inf")).index_fill(0, torch.tensor([eos]), lp[eos].item())
+                    if used is None:
+                        used = torch.zeros_like(lp)
+                    lp = lp - config.diversity_penalty * used
+                    top = torch.topk(total + lp, 2 * per_group)
+                    for s, t in zip(top.values.tolist(), top.indices.tolist()):
+                        candidates.append((s, tokens + (t,), token_scores + (s - total,)))
+                candidates = sorted(candidates, key=lambda c: -c[0])[: 2 * per_group]
+                length = step + 1
+                norm = length**config.length_penalty
+                finished = [(s / norm, t, ts) for s, t, ts in candidates[:per_group] if t[-1] == eos]
+                done[g] = sorted(done[g] + finished, key=lambda d: -d[0])[:per_group]
+                running[g] = [(t, ts, s) for s, t, ts in candidates if t[-1] != eos][:per_group]
+                for tokens, _, _ in running[g]:
+                    used[tokens[-1]] += 1
+                if len(done[g]) == per_group and running[g][0][2] / norm <= done[g][-1][0]:
+                    is_open[g] = False
+            if not any(is_open):
+                break
+        everything = [d for group_done in done for d in group_done]
+        results.append(sorted(everything, key=lambda d: -d[0]))
+    return results
+
+
+# Seeds and EOS biases under which groups close at different steps, so that closed groups leave the batch.
+@pytest.mark.parametrize("architecture,seed,eos_bias", [("prefix-lm", 3, 0.2), ("encoder-decoder", 4, 0.4)])
+@pytest.mark.parametrize("beams,groups", [(6, 6), (8, 4)])
+def test_batched_search_equals_the_plain_algorithm(tokenizer, architecture, seed, eos_bias, beams, groups):
+    """Diversity penalty, early stopping per group, and dropping closed groups and finished sources from
+    the batch: the batched search returns what the plain algorithm does, for every source."""
+    if architecture == "prefix-lm":
+        network = _prefix_lm(tokenizer, seed=seed, eos_bias=eos_bias)
+    else:
+        network = Seq2SeqNetwork(tiny_bart(len(tokenizer), seed=seed, eos_bias=eos_bias))
+    texts = THREE_TEXTS
+    enc = tokenizer(texts, return_tensors="pt", padding=True)
+    ids, mask = enc["input_ids"], enc["attention_mask"]
+    config = BeamConfig(num_beams=beams, num_groups=groups, diversity_penalty=0.5, min_new_tokens=2, max_new_tokens=12)
+    counter = _RowCounter(network)
+    with torch.no_grad():
+        fast = diverse_beam_search(counter, ids, mask, config, START, EOS)
+        plain = _reference_search(network, ids, mask, config, START, EOS)
+    # The test must exercise the dropping of closed groups, not only of finished sources: some step ran
+    # a number of rows that is not a whole number of sources.
+    assert counter.rows[0] == len(texts) * beams and any(rows % beams for rows in counter.rows)
+    for got, expected in zip(fast, plain):
+        assert [h.tokens for h in got] == [list(t) for _, t, _ in expected]
+        assert [h.score for h in got] == pytest.approx([s for s, _, _ in expected], abs=1e-4)
+        assert [h.token_scores for h in got] == [pytest.approx(list(ts), abs=1e-4) for _, _, ts in expected]
