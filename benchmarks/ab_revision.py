@@ -33,13 +33,17 @@ from machine import cpu_bf16_support, describe  # noqa: E402
 
 def load_twin(module_name: str, rev: str) -> types.ModuleType:
     """The module as it was at ``rev``, beside the current one (its relative imports resolve to today's package)."""
-    path = module_name.replace(".", "/") + ".py"
-    git = subprocess.run(["git", "show", f"{rev}:{path}"], cwd=ROOT, capture_output=True, text=True)
+    is_package = os.path.isdir(os.path.join(ROOT, *module_name.split(".")))
+    path = module_name.replace(".", "/") + ("/__init__.py" if is_package else ".py")
+    try:
+        git = subprocess.run(["git", "show", f"{rev}:{path}"], cwd=ROOT, capture_output=True, text=True)
+    except FileNotFoundError:
+        raise SystemExit("ab_revision needs git on the PATH (it reads the older module with git show)") from None
     if git.returncode:
         raise SystemExit(f"--rev {rev} --module {module_name}: {git.stderr.strip()}")
     source = git.stdout
     twin = types.ModuleType(f"twin@{rev}.{module_name}")
-    twin.__package__ = module_name.rpartition(".")[0]
+    twin.__package__ = module_name if is_package else module_name.rpartition(".")[0]
     sys.modules[twin.__name__] = twin  # dataclasses look their module up there
     exec(compile(source, f"{path}@{rev}", "exec"), twin.__dict__)
     return twin
@@ -47,7 +51,8 @@ def load_twin(module_name: str, rev: str) -> types.ModuleType:
 
 @contextmanager
 def patched(current: types.ModuleType, twin: types.ModuleType) -> Iterator[int]:
-    """Rebind, in every loaded ``quals`` module, each function of ``current`` to the twin's function of that name."""
+    """Rebind, in every loaded ``quals`` module, each function defined in ``current`` to the twin's function of
+    that name (functions only: classes keep today's definition)."""
     swaps = []
     for name, new in inspect.getmembers(current, inspect.isfunction):
         old = getattr(twin, name, None)
@@ -110,6 +115,8 @@ def main(argv: list[str] | None = None) -> dict:
     for _ in range(args.repeats):
         for arm in seconds:
             with patched(current, twin) if arm == "baseline" else nullcontext(None) as swapped:
+                if swapped == 0:
+                    raise SystemExit(f"no function of {args.module} is used by name in quals; nothing to compare")
                 scorer.timings.reset()
                 counter.rows = 0
                 started = time.perf_counter()
@@ -118,8 +125,6 @@ def main(argv: list[str] | None = None) -> dict:
                 stages[arm].update(scorer.timings.as_dict())
                 step_rows[arm] = counter.rows
             outcomes[arm] = _outcome(results)
-            if swapped == 0:
-                raise SystemExit(f"no function of {args.module} is used by name elsewhere in quals; nothing to compare")
     base, cur = outcomes["baseline"], outcomes["current"]
     diffs = [abs(a[0] - b[0]) for a, b in zip(base, cur) if a[0] is not None and b[0] is not None]
     total = args.n * args.repeats

@@ -48,7 +48,7 @@ class AnswerSpanConstraint:
         allowed[:, self.eos] |= self.answer_len > 0
         in_answer = self.in_answer[:, None]
         # Outside an answer anything goes except EOS (a pair needs a separator and an answer), and the
-        # separator cannot come first (a pair needs a question).
+        # separator cannot come first (a pair needs a question), unless max_new_tokens <= 2 forces it.
         outside = torch.ones_like(allowed)
         outside[:, self.eos] = False
         if step == 0:

@@ -64,11 +64,13 @@ def diverse_beam_search(
     context=None,
     constraint=None,
 ) -> list[list[Hypothesis]]:
-    """Decode every source of the batch; return its ``num_beams`` hypotheses, best first.
+    """Decode every source of the batch; return up to ``num_beams`` hypotheses per source, best first.
 
     At most ``max_new_tokens`` tokens come before EOS (EOS is forced after them) and at least
     ``min_new_tokens`` (EOS is banned before). Pass ``context`` to reuse an encoding of the sources, and
-    ``constraint`` (e.g. ``AnswerSpanConstraint``) to restrict tokens per hypothesis.
+    ``constraint`` (e.g. ``AnswerSpanConstraint``) to restrict tokens per hypothesis. Fewer than
+    ``num_beams`` come back only when a constraint leaves fewer ways to finish: a candidate descended
+    from a placeholder beam (score ``NEG``) never finishes.
     """
     n_src = input_ids.shape[0]
     groups, per_group = config.num_groups, config.num_beams // config.num_groups
@@ -112,7 +114,8 @@ def diverse_beam_search(
             log_probs[:, eos_id] = eos_column
         log_probs = log_probs.view(n_alive, slots, per_group, vocab)
 
-        # Slots come in group order within a source, so earlier slots are earlier groups.
+        # Within a source, open slots come first and in group order, closed padding after: the counts of
+        # a slot reach later groups only, and those of closed padding reach closed padding only.
         cand_scores = torch.empty(n_alive, slots, width, device=device)
         cand_ids = torch.empty(n_alive, slots, width, dtype=torch.long, device=device)
         counts = torch.zeros(n_alive, vocab, device=device)
@@ -129,7 +132,7 @@ def diverse_beam_search(
                 tokens = top_ids % vocab
                 continuing = tokens != eos_id
                 continuing &= continuing.cumsum(-1) <= per_group
-                counts.scatter_add_(1, tokens, (continuing & slot_open[:, j, None]).float())
+                counts.scatter_add_(1, tokens, continuing.float())
 
         parent = cand_ids // vocab  # beam within the group
         token = cand_ids % vocab
@@ -139,17 +142,20 @@ def diverse_beam_search(
         hist_tokens = torch.cat([running_tokens.gather(2, history_index), token[..., None]], -1)
         hist_scores = torch.cat([running_token_scores.gather(2, history_index), token_score[..., None]], -1)
 
-        # Finalize EOS candidates ranked in the top `per_group` of an open group: merge them with the
-        # group's finished hypotheses and keep the best `per_group`.
+        # Finalize EOS candidates ranked in the top `per_group` of an open group (placeholders and their
+        # descendants, scored below NEG / 2, never): merge them with the group's finished hypotheses and
+        # keep the best `per_group`.
         is_eos = token == eos_id
         rank_ok = torch.arange(width, device=device) < per_group
-        finishing = is_eos & rank_ok & slot_open[..., None]
+        finishing = is_eos & rank_ok & slot_open[..., None] & (cand_scores > NEG / 2)
         length = step + 1
-        normalized = torch.where(finishing, cand_scores / (length**config.length_penalty), torch.full_like(cand_scores, NEG))
+        normalized = cand_scores / (length**config.length_penalty)
+        normalized = normalized.masked_fill(~finishing, float("-inf"))  # below the NEG of empty places
         by_group = slot_groups[:, :, None].expand(-1, -1, per_group)
-        best = torch.topk(torch.cat([done_scores.gather(1, by_group), normalized], dim=2), per_group, dim=2).indices
+        merged_scores = torch.cat([done_scores.gather(1, by_group), normalized], dim=2)
+        best = torch.topk(merged_scores, per_group, dim=2).indices
+        done_scores.scatter_(1, by_group, merged_scores.gather(2, best))
         pad = max_len - length
-        _merge_finished(done_scores, normalized, by_group, best)
         _merge_finished(done_tokens, F.pad(hist_tokens, (0, pad), value=eos_id), by_group, best)
         _merge_finished(done_token_scores, F.pad(hist_scores, (0, pad), value=0.0), by_group, best)
         _merge_finished(done_lengths, torch.full_like(normalized, length, dtype=torch.long), by_group, best)
@@ -197,10 +203,12 @@ def diverse_beam_search(
 
 
 def _merge_finished(done: torch.Tensor, new: torch.Tensor, by_group: torch.Tensor, best: torch.Tensor) -> None:
-    """In place on ``done`` [source, group, beam, ...]: each slot's group keeps the rows that ``best``
-    picks from its finished rows followed by the slot's new candidates ``new`` [source, slot, cand, ...]."""
+    """In place on ``done`` [source, group, beam, ...] with ``new`` [source, slot, candidate, ...]:
+    ``done[s, g] = cat(done[s, g], new[s, j])[best[s, j]]`` for ``g = by_group[s, j, 0]``. A source's
+    slots hold distinct groups, so each group is written once."""
 
-    def spread(index: torch.Tensor) -> torch.Tensor:  # [source, slot, k] over done's trailing dimensions
+    def spread(index: torch.Tensor) -> torch.Tensor:
+        """Repeat a [source, slot, k] index over the trailing dimensions of ``done``."""
         return index.view(*index.shape, *[1] * (done.dim() - 3)).expand(*index.shape, *done.shape[3:])
 
     merged = torch.cat([done.gather(1, spread(by_group)), new], dim=2)
@@ -216,5 +224,5 @@ def _hypotheses(tokens: torch.Tensor, token_scores: torch.Tensor, lengths: torch
     return [
         Hypothesis(flat_tokens[j][: flat_lengths[j]], flat_scores[j][: flat_lengths[j]], flat_norm[j])
         for j in order
-        if flat_lengths[j] > 0 and flat_norm[j] > NEG / 2
+        if flat_lengths[j] > 0
     ]

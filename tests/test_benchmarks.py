@@ -124,7 +124,7 @@ def test_ab_revision_swaps_in_the_older_module_and_restores_the_current_one():
     import quals.scorer
     from ab_revision import load_twin, patched
 
-    if not os.path.isdir(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".git")):
+    if not os.path.exists(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".git")):
         pytest.skip("needs the git checkout (ab_revision reads older revisions with git show)")
     twin = load_twin("quals.generation", "HEAD")
     current = quals.scorer.diverse_beam_search

@@ -169,6 +169,35 @@ def test_span_constraint_allows_every_continuation_of_a_repeated_token():
     assert allowed(18) == {EOS}  # near the length limit an open answer may still end
 
 
+class _OnlyToken:
+    """A constraint that allows one token before the length limit (then EOS is forced)."""
+
+    def __init__(self, token: int):
+        self.token = token
+
+    def apply(self, log_probs, step, max_new_tokens):
+        if step < max_new_tokens:
+            allowed = log_probs[:, self.token].clone()
+            log_probs.fill_(float("-inf"))
+            log_probs[:, self.token] = allowed
+
+    def update(self, parent_rows, tokens):
+        pass
+
+
+def test_placeholder_beams_never_finish(tokenizer):
+    """Four beams but one way to finish: only that hypothesis comes back, not the descendants of the
+    placeholder beams that start each group (their scores carry NEG, divided down by the length)."""
+    model = _prefix_lm(tokenizer, seed=1)
+    ids, mask = _batch(tokenizer)
+    config = BeamConfig(num_beams=4, num_groups=1, diversity_penalty=0.0, min_new_tokens=0, max_new_tokens=3)
+    with torch.no_grad():
+        results = diverse_beam_search(model, ids, mask, config, START, EOS, constraint=_OnlyToken(7))
+    for hyps in results:
+        assert [h.tokens for h in hyps] == [[7, 7, 7, EOS]]
+        assert -50 < hyps[0].score < 0
+
+
 def _reference_search(network, ids, mask, config, start, eos):
     """The algorithm of the module docstring, written plainly: one source and one group at a time, the
     whole prefix re-run at every step (no cache, no batching, no dropping of closed groups)."""
@@ -218,8 +247,8 @@ def _reference_search(network, ids, mask, config, start, eos):
 
 # Seeds and EOS biases under which groups close at different steps, so that closed groups leave the batch.
 @pytest.mark.parametrize("architecture,seed,eos_bias", [("prefix-lm", 3, 0.2), ("encoder-decoder", 4, 0.4)])
-@pytest.mark.parametrize("beams,groups", [(6, 6), (8, 4)])
-def test_batched_search_equals_the_plain_algorithm(tokenizer, architecture, seed, eos_bias, beams, groups):
+@pytest.mark.parametrize("beams,groups,length_penalty", [(6, 6, 1.0), (8, 4, 1.0), (8, 4, 0.7)])
+def test_batched_search_equals_the_plain_algorithm(tokenizer, architecture, seed, eos_bias, beams, groups, length_penalty):
     """Diversity penalty, early stopping per group, and dropping closed groups and finished sources from
     the batch: the batched search returns what the plain algorithm does, for every source."""
     if architecture == "prefix-lm":
@@ -229,7 +258,7 @@ def test_batched_search_equals_the_plain_algorithm(tokenizer, architecture, seed
     texts = THREE_TEXTS
     enc = tokenizer(texts, return_tensors="pt", padding=True)
     ids, mask = enc["input_ids"], enc["attention_mask"]
-    config = BeamConfig(num_beams=beams, num_groups=groups, diversity_penalty=0.5, min_new_tokens=2, max_new_tokens=12)
+    config = BeamConfig(beams, groups, diversity_penalty=0.5, min_new_tokens=2, max_new_tokens=12, length_penalty=length_penalty)
     counter = _RowCounter(network)
     with torch.no_grad():
         fast = diverse_beam_search(counter, ids, mask, config, START, EOS)
