@@ -1,4 +1,4 @@
-"""Correlation of QUALS or QAGS (and a lexical baseline) with human consistency judgments.
+r"""Correlation of QUALS or QAGS (and a lexical baseline) with human consistency judgments.
 
 Prints JSON: Pearson, Spearman and Kendall correlations with 95% bootstrap intervals, coverage, and the
 same for the share of summary bigrams found in the source (a strong baseline on extractive summaries).
