@@ -93,3 +93,30 @@ def test_recipe_overrides_merge_objects_at_any_depth():
     out = merged(base, {"evaluation": {"decoding": {"num_beams": 2}}, "train_rows": [0, 2]})
     assert out == {"evaluation": {"decoding": {"num_beams": 2, "batch_size": 8}, "qags": {}}, "train_rows": [0, 2]}
     assert base["evaluation"]["decoding"]["num_beams"] == 4  # the recipe read from disk is not mutated
+
+
+def test_quals_train_leaves_no_process_group_behind(base_and_data, tmp_path):
+    """`quals-train` destroys the process group its Trainer used: left to interpreter exit, gloo's
+    teardown can abort a rank after the work is done. Run in a child process (a one-rank gloo group)."""
+    import subprocess
+    import sys
+
+    base, data, _ = base_and_data
+    recipe = {"base_model": base, "architecture": "prefix-lm", "qa_format": TINY_FORMAT.to_dict(), "train_files": [data],
+              "min_window": 64, "max_window": 64,
+              "training": {"per_device_train_batch_size": 4, "max_steps": 1, "use_cpu": True, "report_to": "none"}}
+    (tmp_path / "recipe.json").write_text(json.dumps(recipe))
+    child = f"""
+import sys, torch.distributed as dist
+from trainer_ext.cli import main
+dist.init_process_group("gloo", init_method="file://{tmp_path}/store", rank=0, world_size=1)
+code = main(["qagen", "--config", "{tmp_path}/recipe.json", "--output-dir", "{tmp_path}/run"])
+print("initialized after main:", dist.is_initialized())
+sys.exit(code)
+"""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": root}
+    result = subprocess.run([sys.executable, "-c", child], env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "initialized after main: False" in result.stdout
+    assert os.path.isdir(tmp_path / "run" / "checkpoint-1")
