@@ -199,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
 def _leave_process_group() -> None:
     """Destroy the process group a Trainer left behind. Left to interpreter exit, gloo's teardown aborted
     a rank at random after the work was done (2 of 10 two-process CPU runs of `quals-train qagen` on a
-    busy machine; none of 14 with this)."""
+    busy machine; none of 24 with this; BENCHMARKS.md)."""
     import torch.distributed as dist
 
     if dist.is_available() and dist.is_initialized():
