@@ -154,7 +154,8 @@ def diverse_beam_search(
         by_group = slot_groups[:, :, None].expand(-1, -1, per_group)
         merged_scores = torch.cat([done_scores.gather(1, by_group), normalized], dim=2)
         best = torch.topk(merged_scores, per_group, dim=2).indices
-        done_scores.scatter_(1, by_group, merged_scores.gather(2, best))
+        group_done = merged_scores.gather(2, best)  # each slot's group's finished scores, best first
+        done_scores.scatter_(1, by_group, group_done)
         pad = max_len - length
         _merge_finished(done_tokens, F.pad(hist_tokens, (0, pad), value=eos_id), by_group, best)
         _merge_finished(done_token_scores, F.pad(hist_scores, (0, pad), value=0.0), by_group, best)
@@ -168,7 +169,6 @@ def diverse_beam_search(
         running_token_scores = hist_scores.gather(2, keep[..., None].expand(-1, -1, -1, length))
 
         # A group stays open while its best running beam could still beat its worst finished one.
-        group_done = done_scores.gather(1, by_group)
         all_done = (group_done > NEG / 2).all(dim=2)
         best_running = running_scores[:, :, 0] / (length**config.length_penalty)
         worst_done = torch.where(all_done, group_done.min(dim=2).values, torch.full_like(best_running, NEG))
