@@ -71,7 +71,7 @@ def _mle(args: argparse.Namespace) -> None:
 
 
 def _build_contrastive(args: argparse.Namespace) -> None:
-    from quals.cli import close_distributed, distributed_context
+    from quals.cli import distributed_context
 
     from .contrastive_data import build_contrastive_dataset
     from .summarization import SummarizerRecipe, load_summarizer
@@ -88,10 +88,7 @@ def _build_contrastive(args: argparse.Namespace) -> None:
 
         scorer = QualsScorer(**{"device": device, **recipe.quals})
     documents, references = recipe.rows("train")
-    try:
-        data = build_contrastive_dataset(documents, references, model, tokenizer, args.work_dir, config, scorer, rank, world, barrier)
-    finally:
-        close_distributed()
+    data = build_contrastive_dataset(documents, references, model, tokenizer, args.work_dir, config, scorer, rank, world, barrier)
     if rank == 0:
         print(f"{len(data)} of {len(documents)} documents selected -> {args.work_dir}/dataset")
 
@@ -197,12 +194,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _leave_process_group() -> None:
-    """Destroy the process group a Trainer left behind. Left to interpreter exit, gloo's teardown aborted
-    a rank at random after the work was done (2 of 10 two-process CPU runs of `quals-train qagen` on a
-    busy machine; none of 24 with this; BENCHMARKS.md)."""
+    """Destroy the process group the command used (``distributed_context``'s or a Trainer's). Left to
+    interpreter exit, gloo's teardown aborted a rank at random after the work was done (2 of 10
+    two-process CPU runs of `quals-train qagen` on a busy machine; none of 24 with this; BENCHMARKS.md)."""
     import torch.distributed as dist
 
-    if dist.is_available() and dist.is_initialized():
+    from quals.cli import close_distributed
+
+    close_distributed()  # the group distributed_context made, forgetting that it made one
+    if dist.is_available() and dist.is_initialized():  # one a Trainer (Accelerate) made
         dist.destroy_process_group()
 
 
