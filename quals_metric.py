@@ -1,5 +1,9 @@
 """QUALS as an ``evaluate`` metric: a thin wrapper over ``quals.QualsScorer`` (and ``quals.QagsScorer``)."""
 
+import hashlib
+import os
+import re
+
 import datasets
 import evaluate
 
@@ -56,7 +60,7 @@ Args:
         diversity_penalty (0.5), min_new_tokens (8), max_new_tokens (60), length_penalty (1.0),
         max_qa_pairs (10), cap ("strict" or "reference"), ns_mode ("rescore" or "beam"),
         answer_constraint ("none" or "span"), batch_size (8), max_source_length, device, dtype.
-    The checkpoint is chosen with the config name: `evaluate.load("quals", "path/or/hub-id")`; the default
+    The checkpoint is chosen with the config name: `evaluate.load(quals.metric_path(), "path/or/hub-id")`; the default
     is the QAGen bundled with the package.
     metric (`str`, default "quals"): "qags" computes the QAGS baseline instead; its settings are
         `quals.QagsScorer` arguments (qg_model, qa_model, extractor, num_beams, max_questions, match_f1...).
@@ -71,7 +75,7 @@ Returns:
     With metric="qags": qags, mean_qags, num_questions, coverage, signature (and questions).
 
 Examples:
-    >>> quals_metric = evaluate.load("quals")  # doctest: +SKIP
+    >>> quals_metric = evaluate.load(quals.metric_path())  # doctest: +SKIP
     >>> results = quals_metric.compute(
     ...     predictions=["The bridge will cost 14 million dollars."],
     ...     sources=["The council approved a 14 million dollar plan to rebuild the bridge."],
@@ -115,6 +119,24 @@ class Quals(evaluate.Metric):
         if "sources" in kwargs:
             quals.inputs.validate_pairs([kwargs["sources"]], [prediction], names=("sources", "predictions"))
         return super().add(prediction=prediction, reference=reference, **kwargs)
+
+    def compute(self, *, predictions=None, references=None, **kwargs):
+        """Refuse ``model=`` before ``evaluate`` stores anything: the QAGen is chosen by the config name."""
+        if "model" in kwargs:
+            raise ValueError(
+                "model= is not a compute() argument: the QAGen is the config name, "
+                f"evaluate.load(quals.metric_path(), {kwargs['model']!r})."
+            )
+        return super().compute(predictions=predictions, references=references, **kwargs)
+
+    def _build_data_dir(self):
+        """evaluate caches rows under <cache>/<name>/<config name>; our config name is a checkpoint path, and an
+        absolute one would put the cache inside the model folder. A flat, hashed folder name instead."""
+        digest = hashlib.sha256(self.config_name.encode()).hexdigest()[:12]
+        readable = re.sub(r"[^A-Za-z0-9_.-]+", "_", os.path.basename(self.config_name.rstrip("/")))[-40:]
+        folder = os.path.join(self._data_dir_root, self.name, f"{readable}-{digest}")
+        os.makedirs(folder, exist_ok=True)
+        return folder
 
     def _model_name(self):
         return "bundled" if self.config_name in (None, "default") else self.config_name

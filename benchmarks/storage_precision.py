@@ -8,15 +8,19 @@ of the same checkpoint (both loaded as float32 on CPU).
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 
 import quals
 from quals.demo import load_examples
 
 
-def main(argv: list[str]) -> dict:
-    reference, other = argv
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("reference", help="QAGen folder in the reference precision (e.g. the float32 export)")
+    parser.add_argument("other", help="the same checkpoint exported in another precision")
+    args = parser.parse_args(argv)
+    reference, other = args.reference, args.other
     examples = load_examples()
     sources = [e["document"] for e in examples for _ in (0, 1)]
     summaries = [s for e in examples for s in (e["faithful"], e["altered"])]
@@ -29,4 +33,4 @@ def main(argv: list[str]) -> dict:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main()

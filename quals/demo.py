@@ -23,7 +23,7 @@ def worst_pair(result: Any) -> Any:
 
 
 def format_table(examples: list[dict[str, str]], results: list[Any]) -> str:
-    """A plain-text table: one line per summary, then the pair that disagrees most when it scored lower."""
+    """A plain-text table: one line per summary, then the pair that disagrees most in the lower-scored one."""
     lines = [f"{'example':<10} {'summary':<9} {'QUALS':>8} {'pairs':>5}  change", "-" * 72]
     wins = 0
     for k, ex in enumerate(examples):
@@ -34,10 +34,12 @@ def format_table(examples: list[dict[str, str]], results: list[Any]) -> str:
             lines.append(f"{ex['id']:<10} {label:<9} {value:>8} {res.num_qa_pairs:>5}  {change}")
         if faithful.quals is not None and altered.quals is not None and faithful.quals > altered.quals:
             wins += 1
-        low = min((faithful, altered), key=lambda r: float("inf") if r.quals is None else r.quals)
+        low_label, low = min((("faithful", faithful), ("altered", altered)),
+                             key=lambda item: float("inf") if item[1].quals is None else item[1].quals)
         pair = worst_pair(low)
         if pair is not None:
             question = textwrap.shorten(pair.question, 46, placeholder="...")
+            lines.append(f"    least supported pair of the {low_label} summary (the lower score):")
             lines.append(f"    Q: {question}  A: {textwrap.shorten(pair.answer, 24, placeholder='...')}")
             lines.append(
                 f"    log-prob given summary {pair.logprob_summary:.2f}, given source {pair.logprob_source:.2f}"

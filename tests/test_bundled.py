@@ -50,6 +50,8 @@ def test_demo_table_explains_low_scores(demo_results):
     kinds = [line.split()[1] for line in table.splitlines() if len(line.split()) > 2 and line.split()[0] in {e["id"] for e in examples}]
     assert kinds == ["faithful", "altered"] * 5
     assert table.count("Q: ") == 5 and "log-prob given summary" in table
+    lower = ["faithful" if f.quals <= a.quals else "altered" for f, a in zip(results[0::2], results[1::2])]
+    assert [line.split()[5] for line in table.splitlines() if "least supported pair of the" in line] == lower
     assert "faithful summary scored higher than its altered twin in" in table
 
 

@@ -49,6 +49,21 @@ def test_three_load_forms_give_the_same_scores(trained_qagen_dir, offline_home, 
     assert out["quals"][0] > out["quals"][1]
 
 
+def test_rows_are_cached_outside_the_model_folder(trained_qagen_dir, offline_home, monkeypatch):
+    import evaluate
+
+    before = sorted(os.listdir(trained_qagen_dir))
+    cache = offline_home / "metric-cache"
+    metric = evaluate.load(os.path.join(REPO, "quals_metric.py"), trained_qagen_dir, cache_dir=str(cache))
+    metric.add_batch(predictions=SUMMARIES, sources=[SOURCE, SOURCE])
+    out = metric.compute(**SETTINGS)
+    assert len(out["quals"]) == 2 and out["coverage"] == 1.0
+    assert sorted(os.listdir(trained_qagen_dir)) == before  # evaluate would join an absolute config name as is
+    assert metric.data_dir.startswith(str(cache)) and os.path.basename(trained_qagen_dir) in metric.data_dir
+    with pytest.raises(ValueError, match="config name"):
+        metric.compute(predictions=SUMMARIES, sources=[SOURCE, SOURCE], model=trained_qagen_dir)
+
+
 def test_metric_card_features_and_qa_pairs(trained_qagen_dir, offline_home, monkeypatch):
     import evaluate
 

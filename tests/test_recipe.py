@@ -48,6 +48,17 @@ def test_examples_follow_the_qa_format(base_and_data):
     assert target_ids(list(range(10, 40)), [7, 8], ids, max_length=10) == list(range(10, 16)) + [ids.separator, 7, 8, ids.eos]
 
 
+def test_row_limit_samples_the_whole_file_in_order(base_and_data):
+    _, data, _ = base_and_data
+    every = QAGenRecipe().rows([data], None)
+    sample = QAGenRecipe(seed=1).rows([data], 8)
+    rest = iter(every)
+    assert len(sample) == 8 and all(any(row == other for other in rest) for row in sample)  # in file order
+    assert sample != every[:8]  # not the first rows, which in SQuAD dev are all one article
+    assert sample == QAGenRecipe(seed=1).rows([data], 8) != QAGenRecipe(seed=2).rows([data], 8)
+    assert QAGenRecipe().rows([data], len(every) + 5) == every and len(every) == 40
+
+
 @pytest.mark.parametrize("architecture", ["prefix-lm", "encoder-decoder"])
 def test_train_resume_export_and_score(base_and_data, architecture):
     base, data, folder = base_and_data
@@ -84,6 +95,24 @@ def test_recipe_file_with_an_unknown_field_is_rejected(tmp_path):
     (tmp_path / "r.json").write_text(json.dumps({"base_model": "minilm", "lr": 1e-4}))
     with pytest.raises(ValueError, match=r"r.json: unknown field\(s\) \['lr'\]"):
         QAGenRecipe.from_json(str(tmp_path / "r.json"))
+
+
+def test_data_paths_in_the_file_follow_the_file_and_overrides_the_working_directory(tmp_path, monkeypatch):
+    from trainer_ext.summarization import SummarizerRecipe
+
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "configs" / "q.json").write_text(json.dumps({"train_files": ["squad.jsonl", "../up.jsonl"], "dev_file": "dev.jsonl"}))
+    (tmp_path / "configs" / "s.json").write_text(json.dumps({"data_file": "docs.jsonl"}))
+    monkeypatch.chdir(tmp_path)
+    recipe = QAGenRecipe.from_json("configs/q.json")
+    assert recipe.train_files == [str(tmp_path / "configs" / "squad.jsonl"), "../up.jsonl"]
+    assert recipe.dev_file == str(tmp_path / "configs" / "dev.jsonl")
+    recipe = QAGenRecipe.from_json("configs/q.json", {"train_files": ["mine.jsonl"], "dev_file": "mine-dev.jsonl"})
+    assert (recipe.train_files, recipe.dev_file) == (["mine.jsonl"], "mine-dev.jsonl")  # as typed: from here
+    assert SummarizerRecipe.from_json("configs/s.json").data_file == str(tmp_path / "configs" / "docs.jsonl")
+    assert SummarizerRecipe.from_json("configs/s.json", {"data_file": "my.jsonl"}).data_file == "my.jsonl"
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert QAGenRecipe.from_json("configs/q.json", {"dev_file": "~/d.jsonl"}).dev_file == str(tmp_path / "home" / "d.jsonl")
 
 
 def test_recipe_overrides_merge_objects_at_any_depth():

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 
 import pytest
 
 import quals
 from quals.inputs import InputError
+from quals.qagen import resolve_model_path
 
 SOURCE = "alice was born in paris . bob was born in rome ."
 SETTINGS = dict(num_beams=10, num_beam_groups=10, min_new_tokens=3, max_new_tokens=12)
@@ -111,6 +113,22 @@ def test_bad_settings_are_rejected(trained_qagen_dir):
     with pytest.raises(ValueError, match=r"max_new_tokens=24 exceeds this model's limit of 23"):
         quals.QualsScorer(trained_qagen_dir, max_new_tokens=24)  # tiny format: max_target_length=24
     assert quals.QualsScorer(trained_qagen_dir, max_new_tokens=23, num_beams=2, num_beam_groups=2).beam.max_new_tokens == 23
+
+
+def test_missing_folders_and_unusable_devices_are_named(trained_qagen_dir, tmp_path, monkeypatch):
+    for name in (str(tmp_path / "no-such-qagen"), "./no-such-qagen", "runs/2026/qagen"):
+        with pytest.raises(FileNotFoundError, match=re.escape(f"model='{name}': not a folder")):  # not a Hub lookup
+            quals.QualsScorer(name)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "my-qagen").mkdir()
+    assert resolve_model_path("~/my-qagen") == str(tmp_path / "my-qagen")
+    with pytest.raises(FileNotFoundError, match=re.escape("qa_model='~/none': not a folder")):
+        resolve_model_path("~/none", "qa_model")
+    with pytest.raises(ValueError, match="device='gpu': not a torch device"):
+        quals.QualsScorer(trained_qagen_dir, device="gpu")
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    with pytest.raises(ValueError, match="device='cuda:1': this torch .* sees no CUDA GPU; use device='cpu'"):
+        quals.QualsScorer(trained_qagen_dir, device="cuda:1")
 
 
 def test_a_question_generation_checkpoint_is_refused(trained_qg_dir):

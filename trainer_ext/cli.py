@@ -7,7 +7,13 @@ import json
 import logging
 import sys
 
-SET_HELP = """JSON object of recipe overrides; objects merge key by key, e.g. '{"mle_training": {"seed": 1}}'"""
+
+def set_help(example: str) -> str:
+    """``--set``'s help, with an example that this subcommand's recipe accepts."""
+    return f"JSON object of recipe overrides; objects merge key by key, data paths are relative to the working directory, e.g. '{example}'"
+
+
+SQUAD_SET = '{"training": {"seed": 1}, "train_files": ["squad-train.jsonl"]}'
 
 
 def json_object(text: str) -> dict:
@@ -133,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--config", required=True, help="recipe JSON (see trainer_ext/configs/)")
         p.add_argument("--output-dir", required=True, help="training state: checkpoints and logs")
         p.add_argument("--max-steps", type=int, default=None, help="override training.max_steps")
-        p.add_argument("--set", type=json_object, default=None, help=SET_HELP)
+        p.add_argument("--set", type=json_object, default=None, help=set_help(SQUAD_SET))
         p.add_argument("--no-resume", action="store_true", help="start over even if checkpoints exist")
         p.set_defaults(func=func)
 
@@ -153,20 +159,20 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("mle", help="CONSEQ stage 1: fine-tune an MLE summarizer (resumes from output_dir)")
     p.add_argument("--config", required=True, help="summarizer recipe JSON (see trainer_ext/configs/)")
-    p.add_argument("--set", type=json_object, default=None, help=SET_HELP)
+    p.add_argument("--set", type=json_object, default=None, help=set_help('{"mle_training": {"seed": 1}, "data_file": "docs.jsonl"}'))
     p.add_argument("--output-dir", required=True)
     p.set_defaults(func=_mle)
 
     p = sub.add_parser("build-contrastive", help="CONSEQ stage 2: sample, score with QUALS, select S+/S- (resumable)")
     p.add_argument("--config", required=True)
-    p.add_argument("--set", type=json_object, default=None, help=SET_HELP)
+    p.add_argument("--set", type=json_object, default=None, help=set_help('{"contrastive": {"metric": "rouge"}}'))
     p.add_argument("--summarizer", required=True, help="the MLE summarizer folder (output-dir/final)")
     p.add_argument("--work-dir", required=True, help="samples, scores and the dataset; re-run to resume")
     p.set_defaults(func=_build_contrastive)
 
     p = sub.add_parser("conseq", help="CONSEQ stage 3: fine-tune with likelihood on S+ and unlikelihood on S-")
     p.add_argument("--config", required=True)
-    p.add_argument("--set", type=json_object, default=None, help=SET_HELP)
+    p.add_argument("--set", type=json_object, default=None, help=set_help('{"conseq_training": {"seed": 1}}'))
     p.add_argument("--summarizer", required=True, help="the MLE summarizer folder to start from")
     p.add_argument("--data", required=True, help="work-dir/dataset from build-contrastive")
     p.add_argument("--output-dir", required=True)
@@ -174,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("evaluate", help="summarize the recipe's eval_rows and report ROUGE, QUALS and QAGS (resumable)")
     p.add_argument("--config", required=True)
-    p.add_argument("--set", type=json_object, default=None, help=SET_HELP)
+    p.add_argument("--set", type=json_object, default=None, help=set_help('{"evaluation": {"decoding": {"num_beams": 2}}}'))
     p.add_argument("--summarizer", required=True, help="a summarizer folder (e.g. output-dir/final of mle or conseq)")
     p.add_argument("--out", required=True, help="summaries, per-summary scores and report.json; re-run to resume")
     p.add_argument("--metrics", default="rouge,quals,qags", help="comma-separated subset of rouge,quals,qags")

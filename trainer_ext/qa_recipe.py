@@ -42,7 +42,7 @@ def _features(recipe: QARecipe, files: list[str], tokenizer: Any, limit: int | N
 
 def train_qa(recipe: QARecipe, output_dir: str, resume: bool = True) -> Trainer:
     """Fine-tune an extractive QA model per ``recipe``; checkpoints in ``output_dir``, resumed when present."""
-    base = resolve_model_path(recipe.base_model)
+    base = resolve_model_path(recipe.base_model, "base_model")
     tokenizer = AutoTokenizer.from_pretrained(base)
     model = AutoModelForQuestionAnswering.from_pretrained(base, use_safetensors=True)
     train = _features(recipe, recipe.train_files, tokenizer, recipe.max_train_examples)

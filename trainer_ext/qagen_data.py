@@ -19,7 +19,8 @@ from quals.qa_format import QAFormat, TokenIds
 
 
 def read_squad(path: str) -> Iterator[dict[str, Any]]:
-    """Yield rows with ``context``, ``question`` and ``answers`` from JSONL(.gz) or SQuAD's nested JSON."""
+    """Yield rows with ``context``, ``question`` and ``answers`` (and the article's ``title`` where the file
+    has one) from JSONL(.gz) or SQuAD's nested JSON."""
     opener = gzip.open if path.endswith(".gz") else open
     with opener(path, "rt", encoding="utf-8") as f:
         head = f.read(1)
@@ -30,6 +31,7 @@ def read_squad(path: str) -> Iterator[dict[str, Any]]:
                 for para in article["paragraphs"]:
                     for qa in para["qas"]:
                         yield {
+                            "title": article.get("title"),
                             "context": para["context"],
                             "question": qa["question"],
                             "answers": {
@@ -61,7 +63,8 @@ def build_examples(
     max_window: int = 160,
     seed: int = 0,
 ) -> dict[str, list]:
-    """Tokenize rows into ``input_ids``, ``decoder_input_ids``, ``labels`` and ``length`` columns.
+    """Tokenize rows into ``input_ids``, ``decoder_input_ids``, ``labels``, ``length`` and ``row`` (the index of
+    the row an example came from: one per distinct answer) columns.
 
     The context window (in tokens) is drawn uniformly from ``[min_window, max_window]`` and placed at a
     random offset that keeps the answer inside. Answers cut by the window's limit are skipped, as the
@@ -70,10 +73,10 @@ def build_examples(
     ids = fmt.validate(tokenizer)
     max_window = min(max_window, fmt.max_source_length - 2)
     rng = random.Random(seed)
-    out: dict[str, list] = {"input_ids": [], "decoder_input_ids": [], "labels": [], "length": []}
+    out: dict[str, list] = {"input_ids": [], "decoder_input_ids": [], "labels": [], "length": [], "row": []}
     skipped = 0
     cached_context, enc = None, None
-    for row in rows:
+    for row_index, row in enumerate(rows):
         if row["context"] != cached_context:
             cached_context = row["context"]
             enc = tokenizer(cached_context, add_special_tokens=False, return_offsets_mapping=True)
@@ -111,5 +114,6 @@ def build_examples(
             out["labels"].append(labels)
             out["decoder_input_ids"].append([ids.decoder_start] + labels[:-1])
             out["length"].append(len(source) + len(labels))
+            out["row"].append(row_index)
     out["skipped"] = [skipped]
     return out

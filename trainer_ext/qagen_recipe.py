@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import random
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,24 +34,25 @@ class SquadRecipe:
     base_model: str = "minilm"
     train_files: list[str] = field(default_factory=list)
     dev_file: str | None = None
-    dev_examples: int = 500
+    dev_examples: int | None = 500
     max_train_examples: int | None = None
     seed: int = 0
     training: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, path: str, overrides: dict[str, Any] | None = None):
-        """Read a recipe file; data paths in it are relative to the file."""
-        data = read_recipe(cls, path, overrides)
-        base_dir = os.path.dirname(os.path.abspath(path))
-        data["train_files"] = [relative_to(base_dir, p) for p in data.get("train_files", [])]
-        if data.get("dev_file"):
-            data["dev_file"] = relative_to(base_dir, data["dev_file"])
-        return cls(**data)
+        """Read a recipe file plus ``--set`` overrides (see ``read_recipe`` for how their paths resolve)."""
+        return cls(**read_recipe(cls, path, overrides, path_fields=("train_files", "dev_file")))
 
     def rows(self, files: list[str], limit: int | None) -> list[dict[str, Any]]:
+        """All rows of ``files``, or a sample of ``limit`` of them (seeded, in file order): a sample spreads
+        over every article, where the first 512 rows of SQuAD dev are all one article (Super Bowl 50)."""
+        if limit is not None and limit < 1:
+            raise ValueError(f"a row limit of {limit}: give at least 1 (dev_examples, max_train_examples), or null for all.")
         rows = [row for path in files for row in read_squad(path)]
-        return rows if limit is None else rows[:limit]
+        if limit is None or limit >= len(rows):
+            return rows
+        return [rows[i] for i in sorted(random.Random(self.seed).sample(range(len(rows)), limit))]
 
 
 @dataclass
@@ -71,9 +73,12 @@ class QAGenRecipe(SquadRecipe):
         return QAFormat.from_dict(self.qa_format, origin="recipe qa_format")
 
 
-def read_recipe(cls: type, path: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+def read_recipe(
+    cls: type, path: str, overrides: dict[str, Any] | None = None, path_fields: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """A recipe file's fields plus overrides (an object-valued override updates that object's keys, at
-    any depth), with unknown fields named before anything runs."""
+    any depth), with unknown fields named before anything runs. Data paths (``path_fields``) written in
+    the file are relative to the file; those given as overrides are relative to the working directory."""
     import dataclasses
 
     with open(path, encoding="utf-8") as f:
@@ -81,12 +86,26 @@ def read_recipe(cls: type, path: str, overrides: dict[str, Any] | None = None) -
             data = json.load(f)
         except json.JSONDecodeError as e:
             raise ValueError(f"{path} is not valid JSON: {e}") from e
-    data = merged(data, overrides or {})
+    base_dir = os.path.dirname(os.path.abspath(path))
+    overrides = overrides or {}
+    for key in path_fields:
+        if key in overrides:  # typed on the command line: relative to the working directory
+            data[key] = _map_paths(os.path.expanduser, overrides[key])
+        elif data.get(key):
+            data[key] = _map_paths(lambda p: relative_to(base_dir, p), data[key])
+    data = merged(data, {k: v for k, v in overrides.items() if k not in path_fields})
     known = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - known)
     if unknown:
         raise ValueError(f"{path}: unknown field(s) {unknown}; {cls.__name__} knows {sorted(known)}.")
     return data
+
+
+def _map_paths(func: Any, value: Any) -> Any:
+    """``func`` over a path or each path of a list; None stays None."""
+    if value is None:
+        return None
+    return [func(p) for p in value] if isinstance(value, list) else func(value)
 
 
 def merged(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
@@ -98,7 +117,9 @@ def merged(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
 
 
 def relative_to(base_dir: str, path: str) -> str:
-    """Paths in a config file are relative to the config file, unless absolute or starting with '.'."""
+    """A path written in a config file, relative to that file unless absolute or starting with './' or '../'
+    (then relative to the working directory, as the shipped configs' '../shared/data' are)."""
+    path = os.path.expanduser(path)
     if os.path.isabs(path) or path.startswith("./") or path.startswith("../"):
         return path
     return os.path.join(base_dir, path)
@@ -110,6 +131,7 @@ def _examples(recipe: QAGenRecipe, files: list[str], tokenizer: Any, fmt: QAForm
     rows = recipe.rows(files, limit)
     columns = build_examples(rows, tokenizer, fmt, recipe.min_window, recipe.max_window, seed=seed)
     skipped = columns.pop("skipped")[0]
+    columns.pop("row")
     logger.info("%d examples from %d rows (%d answers skipped: outside the window)", len(columns["labels"]), len(rows), skipped)
     return Dataset.from_dict(columns)
 
@@ -117,7 +139,7 @@ def _examples(recipe: QAGenRecipe, files: list[str], tokenizer: Any, fmt: QAForm
 def train_qagen(recipe: QAGenRecipe, output_dir: str, resume: bool = True) -> Seq2SeqTrainer:
     """Fine-tune a QAGen per ``recipe``; checkpoints go to ``output_dir`` and training resumes from them."""
     fmt = recipe.format()
-    base = resolve_model_path(recipe.base_model)
+    base = resolve_model_path(recipe.base_model, "base_model")
     tokenizer = AutoTokenizer.from_pretrained(base)
     fmt.validate(tokenizer)
     model = load_qagen_model(base, fmt, init_from_base=True, tokenizer=tokenizer, config_overrides=recipe.model_config)

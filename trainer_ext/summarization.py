@@ -18,7 +18,7 @@ from quals.qagen import resolve_model_path
 from .collators import NEGATIVE_LABELS, ConSeqCollator
 from .conseq_trainer import ConSeqConfig, ConSeqTrainer
 from .contrastive_data import ContrastiveConfig
-from .qagen_recipe import read_recipe, relative_to, run_training
+from .qagen_recipe import read_recipe, run_training
 
 
 @dataclass
@@ -44,10 +44,7 @@ class SummarizerRecipe:
 
     @classmethod
     def from_json(cls, path: str, overrides: dict[str, Any] | None = None) -> "SummarizerRecipe":
-        data = read_recipe(cls, path, overrides)
-        if data.get("data_file"):
-            data["data_file"] = relative_to(os.path.dirname(os.path.abspath(path)), data["data_file"])
-        return cls(**data)
+        return cls(**read_recipe(cls, path, overrides, path_fields=("data_file",)))
 
     def rows(self, which: str) -> tuple[list[str], list[str]]:
         """(documents, reference summaries) of the ``train`` or ``eval`` slice of ``data_file``."""
@@ -73,7 +70,7 @@ def load_summarizer(path: str, from_base: bool = False):
     import torch
     from transformers import AutoConfig, AutoModelForSeq2SeqLM, AutoTokenizer, EncoderDecoderModel
 
-    path = resolve_model_path(path)
+    path = resolve_model_path(path, "summarizer")
     tokenizer = AutoTokenizer.from_pretrained(path)
     config = AutoConfig.from_pretrained(path)
     if "PrefixLMForQAGen" in (config.architectures or []):

@@ -46,7 +46,7 @@ class QuestionAnswerer:
             )
         if batch_size < 1 or max_answer_tokens < 1:
             raise ValueError("qa_batch_size and max_answer_tokens must be >= 1.")
-        path = resolve_model_path(model)
+        path = resolve_model_path(model, "qa_model")
         self.tokenizer = AutoTokenizer.from_pretrained(path)
         if not self.tokenizer.is_fast:
             raise ValueError(f"qa_model={model!r} has no fast tokenizer; QAGS needs character offsets to return answers.")

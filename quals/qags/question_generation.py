@@ -12,7 +12,7 @@ from typing import Any
 import torch
 
 from ..generation import BeamConfig, diverse_beam_search
-from ..qagen import QAGen
+from ..qagen import QAGen, resolve_model_path
 
 
 class QuestionGenerator:
@@ -20,6 +20,8 @@ class QuestionGenerator:
 
     def __init__(self, model: str | QAGen = "bundled-qg", num_beams: int = 10, max_new_tokens: int = 40,
                  batch_size: int = 16, device: str | None = None, dtype: str | torch.dtype | None = None):
+        if not isinstance(model, QAGen):
+            resolve_model_path(model, "qg_model")  # a missing folder named as the argument the user gave
         qagen = model if isinstance(model, QAGen) else QAGen.from_pretrained(model, device=device, dtype=dtype)
         qagen.check_task("question-generation", "qg_model", "QAGS needs an answer-conditioned question generator "
                          "(qa_format.json task='question-generation'), e.g. 'bundled-qg'.")
