@@ -41,14 +41,34 @@ def _scorer_settings(cls: type) -> list[inspect.Parameter]:
     return [p for p in inspect.signature(cls.__init__).parameters.values() if p.name != "self"]
 
 
+def documented_arguments(cls: type) -> dict[str, str]:
+    """The ``Args:`` section of a class docstring: argument name -> its description (continuation lines
+    joined), so that the flags' help is written once, beside the API."""
+    described: dict[str, str] = {}
+    lines = inspect.getdoc(cls).splitlines()
+    start = lines.index("Args:") + 1
+    for line in lines[start:]:
+        if not line.strip():
+            break
+        if line.startswith("    ") and not line.startswith("        "):
+            name, _, text = line.strip().partition(": ")
+            described[name] = text
+        else:
+            described[name] += " " + line.strip()
+    return described
+
+
 def add_scorer_flags(parser: argparse.ArgumentParser, cls: type) -> None:
-    """One flag per argument of the scorer class, with the same default."""
+    """One flag per argument of the scorer class, with the same default and its documented meaning."""
     group = parser.add_argument_group(f"scorer settings ({cls.__name__} arguments)")
     optional_ints = {"max_source_length"}
+    described = documented_arguments(cls)
     for p in _scorer_settings(cls):
         kind = int if p.name in optional_ints else (type(p.default) if p.default is not None else str)
         flag = "--" + p.name.replace("_", "-")
-        group.add_argument(flag, dest=p.name, type=kind, default=p.default, help=f"default: {p.default}")
+        help_text = described[p.name] + ("" if p.default is None else f" Default: {p.default}.")
+        help_text = help_text.replace("%", "%%")  # argparse formats help with %
+        group.add_argument(flag, dest=p.name, type=kind, default=p.default, help=help_text)
 
 
 def scorer_kwargs(args: argparse.Namespace, cls: type) -> dict[str, Any]:

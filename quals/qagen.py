@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from collections.abc import Callable
 from typing import Any
@@ -13,6 +14,8 @@ from .network import as_network
 from .oom import with_oom_backoff
 from .qa_format import QAFormat
 from .scoring import token_logprobs
+
+logger = logging.getLogger(__name__)
 
 MODELS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models")
 # Short names of the models shipped in the package: QUALS's QAGen and QAGS's question generator and answerer.
@@ -73,9 +76,24 @@ def load_qagen_model(
     overrides = dict(config_overrides or {})
     kwargs: dict[str, Any] = {"use_safetensors": True, "dtype": dtype}
     if fmt.architecture == "prefix-lm":
+        from transformers.utils import logging as hf_logging
+
         from .prefix_lm import PrefixLMForQAGen
 
-        return PrefixLMForQAGen.from_pretrained(path, **kwargs, **overrides)
+        if not init_from_base:
+            return PrefixLMForQAGen.from_pretrained(path, **kwargs, **overrides)
+        # A BERT encoder has no LM head transform (and has a pooler), which transformers reports as a
+        # "corrupted checkpoint" with a table of keys. Expected when starting from a base: one line instead.
+        verbosity = hf_logging.get_verbosity()
+        hf_logging.set_verbosity_error()
+        try:
+            model, info = PrefixLMForQAGen.from_pretrained(path, output_loading_info=True, **kwargs, **overrides)
+        finally:
+            hf_logging.set_verbosity(verbosity)
+        if info["missing_keys"] or info["unexpected_keys"]:
+            logger.info("prefix-LM from %s: newly initialised %s; unused %s", path,
+                        sorted(info["missing_keys"]) or "nothing", sorted(info["unexpected_keys"]) or "nothing")
+        return model
     config = AutoConfig.from_pretrained(path)
     if init_from_base and not config.is_encoder_decoder:
         sides = {f"{side}_{key}": value for key, value in overrides.items() for side in ("encoder", "decoder")}

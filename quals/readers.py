@@ -57,7 +57,13 @@ def read_rows(
             return Rows(sources, summaries, input_path)
         if ext == ".csv":
             with open(input_path, encoding="utf-8-sig", newline="") as f:  # tolerate a byte-order mark
-                records = list(csv.DictReader(f))
+                reader = csv.DictReader(f)
+                header = reader.fieldnames or []
+                for column in (source_column, summary_column):
+                    if column not in header:
+                        raise ValueError(f"{input_path}: the header has no column {column!r} (columns: {header}); "
+                                         "choose one with --source-column/--summary-column.")
+                records = list(reader)
             sources = [_column(r, source_column, f"{input_path}:{i + 2}") for i, r in enumerate(records)]
             summaries = [_column(r, summary_column, f"{input_path}:{i + 2}") for i, r in enumerate(records)]
             return Rows(sources, summaries, input_path)

@@ -76,9 +76,28 @@ class _Work:
 class QualsScorer:
     """Score summaries against their sources with QUALS; the model loads once per scorer.
 
-    Every argument has the paper's default. ``ns_mode="rescore"`` teacher-forces the summary side;
-    ``"beam"`` takes it from the beam scores (diversity penalty included), as the reference code does.
-    ``answer_constraint="span"`` makes every answer copy a span of the summary while decoding.
+    Every argument has the paper's default; each is also a ``quals score`` flag, whose help is read from
+    the lines below.
+
+    Args:
+        model: QAGen folder, Hub id, "bundled" (shipped with the package) or a loaded QAGen.
+        device: "cpu", "cuda" or "cuda:N"; by default CUDA when available, else the CPU.
+        dtype: "float32", "bfloat16" or "float16"; by default float32 on CPU, bfloat16 (or float16) on CUDA.
+        num_beams: beams of the diverse beam search, a multiple of num_beam_groups.
+        num_beam_groups: groups of the diverse beam search.
+        diversity_penalty: penalty per use of a token by an earlier group at the same step.
+        min_new_tokens: tokens generated before the end of a pair is allowed.
+        max_new_tokens: most tokens per generated pair, at most the QA format's max_target_length - 1.
+        length_penalty: beam score = sum of token log-probabilities / length ** length_penalty.
+        max_qa_pairs: most pairs kept per summary, diverse answers first.
+        cap: "strict" keeps at most max_qa_pairs; "reference" finishes the round that reaches it, as the
+            paper's code does.
+        ns_mode: "rescore" teacher-forces the summary side; "beam" takes it from the beam scores (diversity
+            penalty included), as the paper's code does.
+        answer_constraint: "none", or "span": every answer copies a span of the summary while decoding.
+        batch_size: summaries decoded together, halved automatically on out-of-memory.
+        max_source_length: tokens of a source kept (longer ones are truncated with a counted warning); by
+            default the model's limit.
     """
 
     metric_name, count_name = "quals", "num_qa_pairs"  # result keys, shared with QagsScorer's interface

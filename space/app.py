@@ -139,7 +139,8 @@ def select_pair(choice: str | None, state: dict[str, Any]) -> pd.DataFrame:
 
 def build_demo() -> gr.Blocks:
     examples = [[ex["document"], f"{ex['faithful']}\n{ex['altered']}"] for ex in load_examples()]
-    with gr.Blocks(title="QUALS: factual consistency of summaries") as demo:
+    # No usage analytics: the app runs offline as readily as on a Space, and sends nothing anywhere.
+    with gr.Blocks(title="QUALS: factual consistency of summaries", analytics_enabled=False) as demo:
         gr.Markdown(
             "# QUALS\nHow well does a document support a summary? QUALS asks a question-answer generation model "
             "(QAGen) to write questions whose answers are in the summary, then compares how likely each "

@@ -77,6 +77,12 @@ def test_missing_column_is_a_clear_error(trained_qagen_dir, tmp_path, capsys):
     _write_jsonl(tmp_path / "in.jsonl", [{"document": "x", "summary": "y"}])
     assert main(_cmd(trained_qagen_dir, tmp_path / "in.jsonl", tmp_path / "out.jsonl")) == 2
     assert "no column 'source'" in capsys.readouterr().err
+    (tmp_path / "in.csv").write_text("document,summary\nx,y\n", encoding="utf-8")
+    assert main(_cmd(trained_qagen_dir, tmp_path / "in.csv", tmp_path / "out.jsonl")) == 2
+    assert "in.csv: the header has no column 'source' (columns: ['document', 'summary'])" in capsys.readouterr().err
+    (tmp_path / "empty.csv").write_text("", encoding="utf-8")
+    assert main(_cmd(trained_qagen_dir, tmp_path / "empty.csv", tmp_path / "out.jsonl")) == 2
+    assert "empty.csv: the header has no column 'source' (columns: [])" in capsys.readouterr().err
 
 
 def _run(args, **kwargs):
@@ -171,3 +177,22 @@ def test_demo_limit_below_one_is_refused_before_any_model_loads(capsys, monkeypa
     monkeypatch.setenv("QUALS_TRACEBACK", "1")  # for debugging: the exception itself, with its traceback
     with pytest.raises(ValueError, match="limit=0"):
         main(["demo", "--limit", "0"])
+
+
+def test_every_scorer_setting_is_documented_once_and_shown_in_help(capsys, monkeypatch):
+    from quals.cli import _scorer_settings, documented_arguments, scorer_class
+
+    monkeypatch.setenv("COLUMNS", "2000")  # one line per flag: no wrapping inside hyphenated words
+
+    for metric in ("quals", "qags"):
+        cls = scorer_class(metric)
+        assert list(documented_arguments(cls)) == [p.name for p in _scorer_settings(cls)]  # none missing or stale
+        with pytest.raises(SystemExit):
+            main(["score", "--metric", metric, "--help"])
+        shown = " ".join(capsys.readouterr().out.split())
+        for name, text in documented_arguments(cls).items():
+            assert f"--{name.replace('_', '-')}" in shown and " ".join(text.split()) in shown
+    with pytest.raises(SystemExit):
+        main(["score", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "takes it from the beam scores (diversity penalty included), as the paper's code does. Default: rescore." in shown

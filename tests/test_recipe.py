@@ -91,6 +91,21 @@ def test_train_resume_export_and_score(base_and_data, architecture):
     assert result.num_qa_pairs >= 1 and result.quals is not None  # the span constraint guarantees valid pairs
 
 
+@pytest.mark.parametrize("command, recipe, field", [
+    ("qagen", {"train_files": ["missing.jsonl"]}, "train_files"),
+    ("qa", {"train_files": [], "dev_file": "missing-dev.jsonl"}, "dev_file"),
+    ("mle", {"data_file": "missing.jsonl"}, "data_file"),
+])
+def test_a_missing_data_file_is_named_before_any_model_loads(tmp_path, capsys, command, recipe, field):
+    from trainer_ext.cli import main
+
+    (tmp_path / "r.json").write_text(json.dumps({"base_model": str(tmp_path / "no-such-base"), **recipe}))
+    assert main([command, "--config", str(tmp_path / "r.json"), "--output-dir", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"quals-train {command}: error: {field}: no file ") and f'--set \'{{"{field}": ' in err
+    assert len(err.splitlines()) == 1 and not (tmp_path / "run").exists()
+
+
 def test_recipe_file_with_an_unknown_field_is_rejected(tmp_path):
     (tmp_path / "r.json").write_text(json.dumps({"base_model": "minilm", "lr": 1e-4}))
     with pytest.raises(ValueError, match=r"r.json: unknown field\(s\) \['lr'\]"):

@@ -36,7 +36,8 @@ def _scores(report: str) -> list[float]:
 def test_client_scores_faithful_above_altered_and_explains(space):
     from gradio_client import Client
 
-    _, url = space
+    app, url = space
+    assert app.demo.analytics_enabled is False  # nothing is sent anywhere
     client = Client(url, verbose=False)
     report, table, highlights, pick, chart = client.predict(SOURCE, f"{FAITHFUL}\n{ALTERED}", api_name="/score")
     faithful, altered = _scores(report)

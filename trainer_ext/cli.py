@@ -28,8 +28,10 @@ def json_object(text: str) -> dict:
 
 
 def _recipe(cls: type, args: argparse.Namespace):
-    """The recipe of ``--config`` with ``--set`` (and, for the SQuAD recipes, ``--max-steps``) applied."""
+    """The recipe of ``--config`` with ``--set`` (and, for the SQuAD recipes, ``--max-steps``) applied, its
+    data files checked before any model loads."""
     recipe = cls.from_json(args.config, args.set or {})
+    recipe.check_files()
     if getattr(args, "max_steps", None) is not None:
         recipe.training["max_steps"] = args.max_steps
     return recipe

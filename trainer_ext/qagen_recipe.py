@@ -44,6 +44,11 @@ class SquadRecipe:
         """Read a recipe file plus ``--set`` overrides (see ``read_recipe`` for how their paths resolve)."""
         return cls(**read_recipe(cls, path, overrides, path_fields=("train_files", "dev_file")))
 
+    def check_files(self) -> None:
+        """Name a missing data file before any model loads."""
+        require_files("train_files", self.train_files, '["my-train.jsonl"]')
+        require_files("dev_file", [self.dev_file] if self.dev_file else [])
+
     def rows(self, files: list[str], limit: int | None) -> list[dict[str, Any]]:
         """All rows of ``files``, or a sample of ``limit`` of them (seeded, in file order): a sample spreads
         over every article, where the first 512 rows of SQuAD dev are all one article (Super Bowl 50)."""
@@ -99,6 +104,15 @@ def read_recipe(
     if unknown:
         raise ValueError(f"{path}: unknown field(s) {unknown}; {cls.__name__} knows {sorted(known)}.")
     return data
+
+
+def require_files(field_name: str, paths: list[str], example: str = '"my.jsonl"') -> None:
+    """A FileNotFoundError that names the recipe field and the fix, for the first path that is not a file."""
+    for path in paths:
+        if not os.path.isfile(path):
+            raise FileNotFoundError(
+                f"{field_name}: no file {path!r}; point the recipe at your data, e.g. --set '{{\"{field_name}\": {example}}}'."
+            )
 
 
 def _map_paths(func: Any, value: Any) -> Any:

@@ -18,7 +18,7 @@ from quals.qagen import resolve_model_path
 from .collators import NEGATIVE_LABELS, ConSeqCollator
 from .conseq_trainer import ConSeqConfig, ConSeqTrainer
 from .contrastive_data import ContrastiveConfig
-from .qagen_recipe import read_recipe, run_training
+from .qagen_recipe import read_recipe, require_files, run_training
 
 
 @dataclass
@@ -45,6 +45,10 @@ class SummarizerRecipe:
     @classmethod
     def from_json(cls, path: str, overrides: dict[str, Any] | None = None) -> "SummarizerRecipe":
         return cls(**read_recipe(cls, path, overrides, path_fields=("data_file",)))
+
+    def check_files(self) -> None:
+        """Name a missing data file before any model loads."""
+        require_files("data_file", [self.data_file] if self.data_file else [])
 
     def rows(self, which: str) -> tuple[list[str], list[str]]:
         """(documents, reference summaries) of the ``train`` or ``eval`` slice of ``data_file``."""

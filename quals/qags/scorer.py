@@ -58,10 +58,24 @@ class QagsResult:
 class QagsScorer:
     """Score summaries against their sources with QAGS; the three models load once per scorer.
 
-    ``extractor`` is ``"rules"`` (no dependency), a spaCy pipeline (``"en_core_web_sm"``, as QAGS), or
-    any object with a ``name`` and a ``__call__(texts) -> list[list[str]]``.
-    ``match_f1`` is how closely the summary-side answer must match the candidate (1.0: same normalized
-    words). At most ``max_questions`` questions per summary are kept, in the order of their candidates.
+    Each argument is also a ``quals score --metric qags`` flag, whose help is read from the lines below.
+
+    Args:
+        qg_model: answer-conditioned question generator: a folder, Hub id or "bundled-qg".
+        qa_model: extractive question answerer with a fast tokenizer: a folder, Hub id or "bundled-qa".
+        extractor: answer candidates: "rules" (no dependency), a spaCy pipeline name or folder
+            ("en_core_web_sm", as QAGS), or any object with a name and a __call__(texts) -> list[list[str]].
+        device: "cpu", "cuda" or "cuda:N"; by default CUDA when available, else the CPU.
+        dtype: "float32", "bfloat16" or "float16"; by default float32 on CPU, bfloat16 (or float16) on CUDA.
+        num_beams: beams of the question generator's beam search.
+        max_new_tokens: most tokens per generated question.
+        max_questions: most questions kept per summary, in the order of their candidates.
+        match_f1: how closely the answer on the summary must match the candidate to keep a question (1.0:
+            the same normalized words).
+        qa_max_length: tokens per question-answering window (question and context).
+        qa_stride: tokens shared by consecutive windows of a long source.
+        max_answer_tokens: longest answer span considered.
+        batch_size: summaries processed together.
     """
 
     metric_name, count_name = "qags", "num_questions"  # result keys, as QualsScorer's
