@@ -45,15 +45,17 @@ def documented_arguments(cls: type) -> dict[str, str]:
     """The ``Args:`` section of a class docstring: argument name -> its description (continuation lines
     joined), so that the flags' help is written once, beside the API."""
     described: dict[str, str] = {}
-    lines = inspect.getdoc(cls).splitlines()
-    start = lines.index("Args:") + 1
-    for line in lines[start:]:
-        if not line.strip():
+    lines = (inspect.getdoc(cls) or "").splitlines()  # no docstrings under python -OO
+    if "Args:" not in lines:
+        return described
+    name = None
+    for line in lines[lines.index("Args:") + 1 :]:
+        if not line.startswith("    "):  # a blank line or the next section ends the arguments
             break
-        if line.startswith("    ") and not line.startswith("        "):
+        if not line.startswith("        "):
             name, _, text = line.strip().partition(": ")
             described[name] = text
-        else:
+        elif name is not None:
             described[name] += " " + line.strip()
     return described
 
@@ -66,7 +68,7 @@ def add_scorer_flags(parser: argparse.ArgumentParser, cls: type) -> None:
     for p in _scorer_settings(cls):
         kind = int if p.name in optional_ints else (type(p.default) if p.default is not None else str)
         flag = "--" + p.name.replace("_", "-")
-        help_text = described[p.name] + ("" if p.default is None else f" Default: {p.default}.")
+        help_text = described.get(p.name, "") + ("" if p.default is None else f" Default: {p.default}.")
         help_text = help_text.replace("%", "%%")  # argparse formats help with %
         group.add_argument(flag, dest=p.name, type=kind, default=p.default, help=help_text)
 

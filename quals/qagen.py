@@ -83,16 +83,25 @@ def load_qagen_model(
         if not init_from_base:
             return PrefixLMForQAGen.from_pretrained(path, **kwargs, **overrides)
         # A BERT encoder has no LM head transform (and has a pooler), which transformers reports as a
-        # "corrupted checkpoint" with a table of keys. Expected when starting from a base: one line instead.
+        # "corrupted checkpoint" with a table of keys. Expected when starting from a base: one line instead,
+        # a warning when anything else is missing or mismatched, and transformers' own report on failure.
         verbosity = hf_logging.get_verbosity()
         hf_logging.set_verbosity_error()
         try:
             model, info = PrefixLMForQAGen.from_pretrained(path, output_loading_info=True, **kwargs, **overrides)
+        except Exception:
+            hf_logging.set_verbosity(verbosity)
+            PrefixLMForQAGen.from_pretrained(path, **kwargs, **overrides)  # again, with the report it refers to
+            raise
         finally:
             hf_logging.set_verbosity(verbosity)
-        if info["missing_keys"] or info["unexpected_keys"]:
-            logger.info("prefix-LM from %s: newly initialised %s; unused %s", path,
-                        sorted(info["missing_keys"]) or "nothing", sorted(info["unexpected_keys"]) or "nothing")
+        missing, unused = sorted(info["missing_keys"]), sorted(info["unexpected_keys"])
+        mismatched = sorted(str(key) for key in info.get("mismatched_keys", []))
+        unexpected = mismatched or [key for key in missing if not key.startswith("cls.predictions.")]
+        if missing or unused or mismatched:
+            log = logger.warning if unexpected else logger.info
+            log("prefix-LM from %s: newly initialised %s; unused %s%s", path, missing or "nothing", unused or "nothing",
+                f"; mismatched {mismatched}" if mismatched else "")
         return model
     config = AutoConfig.from_pretrained(path)
     if init_from_base and not config.is_encoder_decoder:

@@ -96,8 +96,8 @@ class QualsScorer:
             penalty included), as the paper's code does.
         answer_constraint: "none", or "span": every answer copies a span of the summary while decoding.
         batch_size: summaries decoded together, halved automatically on out-of-memory.
-        max_source_length: tokens of a source kept (longer ones are truncated with a counted warning); by
-            default the model's limit.
+        max_source_length: tokens kept of each source and summary (longer ones are truncated with a counted
+            warning), from 8 to the model's limit; by default the model's limit.
     """
 
     metric_name, count_name = "quals", "num_qa_pairs"  # result keys, shared with QagsScorer's interface
@@ -140,9 +140,10 @@ class QualsScorer:
         self.qagen.check_task("qagen", "model", "QUALS needs a QAGen that writes questions and answers from text alone "
                               "(qa_format.json task='qagen'), e.g. 'bundled'.")
         self.qagen.check_new_tokens(max_new_tokens)
-        if max_source_length is not None and max_source_length < 8:
-            raise ValueError(f"max_source_length={max_source_length} must be >= 8.")
-        self.max_source_length = min(max_source_length or self.qagen.max_source_length, self.qagen.max_source_length)
+        limit = self.qagen.max_source_length
+        if max_source_length is not None and not 8 <= max_source_length <= limit:
+            raise ValueError(f"max_source_length={max_source_length} must be between 8 and this model's limit of {limit}.")
+        self.max_source_length = max_source_length or limit
         self.truncations = 0
         self.max_qa_pairs = max_qa_pairs
         self.cap = cap

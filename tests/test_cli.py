@@ -190,8 +190,26 @@ def test_every_scorer_setting_is_documented_once_and_shown_in_help(capsys, monke
         with pytest.raises(SystemExit):
             main(["score", "--metric", metric, "--help"])
         shown = " ".join(capsys.readouterr().out.split())
-        for name, text in documented_arguments(cls).items():
-            assert f"--{name.replace('_', '-')}" in shown and " ".join(text.split()) in shown
+        for name, text in documented_arguments(cls).items():  # each flag, its metavar, then its own text
+            flag = name.replace("_", "-")
+            assert f"--{flag} {name.upper()} {' '.join(text.split())}" in shown
+    class Undocumented:
+        """No arguments section."""
+
+    assert documented_arguments(Undocumented) == {}
+
+    class Documented:
+        """Summary.
+
+        Args:
+            a: first line
+                continued: with a colon.
+            b: second.
+        Returns:
+            nothing.
+        """
+
+    assert documented_arguments(Documented) == {"a": "first line continued: with a colon.", "b": "second."}
     with pytest.raises(SystemExit):
         main(["score", "--help"])
     shown = " ".join(capsys.readouterr().out.split())

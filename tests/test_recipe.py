@@ -106,6 +106,21 @@ def test_a_missing_data_file_is_named_before_any_model_loads(tmp_path, capsys, c
     assert len(err.splitlines()) == 1 and not (tmp_path / "run").exists()
 
 
+def test_a_prefix_lm_from_an_encoder_reports_its_new_keys_in_one_line(base_and_data, caplog):
+    from transformers.utils import logging as hf_logging
+
+    base, _, _ = base_and_data
+    fmt = QAFormat.from_dict(TINY_FORMAT.to_dict())
+    with caplog.at_level("INFO", logger="quals.qagen"):
+        load_qagen_model(base, fmt, init_from_base=True)
+    (record,) = [r for r in caplog.records if r.name == "quals.qagen"]
+    assert record.levelname == "INFO" and "newly initialised ['cls.predictions." in record.getMessage()
+    verbosity = hf_logging.get_verbosity()
+    with pytest.raises(RuntimeError, match="report"):  # a real mismatch still fails, and says why
+        load_qagen_model(base, fmt, init_from_base=True, config_overrides={"max_position_embeddings": 7})
+    assert hf_logging.get_verbosity() == verbosity
+
+
 def test_recipe_file_with_an_unknown_field_is_rejected(tmp_path):
     (tmp_path / "r.json").write_text(json.dumps({"base_model": "minilm", "lr": 1e-4}))
     with pytest.raises(ValueError, match=r"r.json: unknown field\(s\) \['lr'\]"):

@@ -113,6 +113,8 @@ def test_bad_settings_are_rejected(trained_qagen_dir):
     with pytest.raises(ValueError, match=r"max_new_tokens=24 exceeds this model's limit of 23"):
         quals.QualsScorer(trained_qagen_dir, max_new_tokens=24)  # tiny format: max_target_length=24
     assert quals.QualsScorer(trained_qagen_dir, max_new_tokens=23, num_beams=2, num_beam_groups=2).beam.max_new_tokens == 23
+    with pytest.raises(ValueError, match="max_source_length=97 must be between 8 and this model's limit of 96"):
+        quals.QualsScorer(trained_qagen_dir, max_new_tokens=12, max_source_length=97)  # not lowered silently
 
 
 def test_missing_folders_and_unusable_devices_are_named(trained_qagen_dir, tmp_path, monkeypatch):

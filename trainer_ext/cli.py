@@ -27,11 +27,12 @@ def json_object(text: str) -> dict:
     return value
 
 
-def _recipe(cls: type, args: argparse.Namespace):
-    """The recipe of ``--config`` with ``--set`` (and, for the SQuAD recipes, ``--max-steps``) applied, its
-    data files checked before any model loads."""
+def _recipe(cls: type, args: argparse.Namespace, reads_data: bool = True):
+    """The recipe of ``--config`` with ``--set`` (and, for the SQuAD recipes, ``--max-steps``) applied; the
+    data files it will read are checked before any model loads."""
     recipe = cls.from_json(args.config, args.set or {})
-    recipe.check_files()
+    if reads_data:
+        recipe.check_files()
     if getattr(args, "max_steps", None) is not None:
         recipe.training["max_steps"] = args.max_steps
     return recipe
@@ -106,7 +107,9 @@ def _conseq(args: argparse.Namespace) -> None:
 
     from .summarization import SummarizerRecipe, train_summarizer
 
-    recipe = _recipe(SummarizerRecipe, args)
+    recipe = _recipe(SummarizerRecipe, args, reads_data=False)
+    if recipe.eval_rows is not None:  # the training data is --data; data_file only feeds the evaluation rows
+        recipe.check_files()
     data = load_from_disk(args.data)
     train_summarizer(
         recipe, recipe.conseq_training, args.output_dir, args.summarizer, False,

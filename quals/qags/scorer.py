@@ -75,7 +75,7 @@ class QagsScorer:
         qa_max_length: tokens per question-answering window (question and context).
         qa_stride: tokens shared by consecutive windows of a long source.
         max_answer_tokens: longest answer span considered.
-        batch_size: summaries processed together.
+        batch_size: summaries per step (the models' own batches are fixed: 16 questions, 32 answer windows).
     """
 
     metric_name, count_name = "qags", "num_questions"  # result keys, as QualsScorer's
