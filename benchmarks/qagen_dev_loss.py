@@ -42,12 +42,6 @@ def example_losses(qagen: QAGen, columns: dict[str, list], batch_size: int = 64)
     return sums, counts
 
 
-def dev_loss(qagen: QAGen, columns: dict[str, list], batch_size: int = 64) -> float:
-    """Summed cross-entropy over all label tokens divided by their number (not a mean of batch means)."""
-    sums, counts = example_losses(qagen, columns, batch_size)
-    return sum(sums) / sum(counts)
-
-
 def by_article(rows: list[dict], example_rows: list[int], sums: list[float], counts: list[int]) -> dict[str, float]:
     """Loss per article (SQuAD's ``title``), token-weighted within each, ordered from lowest to highest."""
     totals: dict[str, list[float]] = {}
@@ -91,7 +85,7 @@ def main(argv: list[str] | None = None) -> dict:
             "weights": qagen.weights_sha256[:12],
             "examples": len(counts),
             "target_tokens": sum(counts),
-            "loss_nats_per_token": round(sum(sums) / sum(counts), 4),
+            "loss_nats_per_token": round(sum(sums) / sum(counts), 4),  # over all tokens, not a mean of means
             "articles": len(articles),
             "lowest_article": [titles[0], articles[titles[0]]],
             "median_article": round(statistics.median(articles.values()), 4),

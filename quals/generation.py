@@ -189,8 +189,9 @@ def diverse_beam_search(
         parent_beams = parent.gather(2, keep)[kept].gather(1, by_slot)
         parent_rows = ((kept[:, None, None] * slots + order[:, :, None]) * per_group + parent_beams).view(-1)
         running_scores = running_scores[kept].gather(1, by_slot)
-        running_tokens = running_tokens[kept].gather(1, by_slot[..., None].expand(-1, -1, -1, length))
-        running_token_scores = running_token_scores[kept].gather(1, by_slot[..., None].expand(-1, -1, -1, length))
+        by_slot_step = by_slot[..., None].expand(-1, -1, -1, length)
+        running_tokens = running_tokens[kept].gather(1, by_slot_step)
+        running_token_scores = running_token_scores[kept].gather(1, by_slot_step)
         if kept.shape[0] < n_alive:
             alive, context = alive[kept], context.select(kept)
             done_tokens, done_token_scores, done_lengths = done_tokens[kept], done_token_scores[kept], done_lengths[kept]

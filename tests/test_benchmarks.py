@@ -72,7 +72,7 @@ def test_qagen_dev_loss_is_a_token_mean_independent_of_batching(tiny_qagen_dir, 
 
     import torch
     from facts import fact_rows
-    from qagen_dev_loss import dev_loss
+    from qagen_dev_loss import example_losses
 
     from quals.qagen import QAGen
     from trainer_ext.qagen_data import build_examples
@@ -82,7 +82,8 @@ def test_qagen_dev_loss_is_a_token_mean_independent_of_batching(tiny_qagen_dir, 
         qagen = QAGen.from_pretrained(folder)
         columns = build_examples(fact_rows(seed=5, n=24), qagen.tokenizer, qagen.format, 64, 64, seed=1)
         columns.pop("length"), columns.pop("skipped")
-        losses[name] = [dev_loss(qagen, columns, batch_size=b) for b in (1, 5, 64)]
+        by_batch = [example_losses(qagen, columns, batch_size=b) for b in (1, 5, 64)]
+        losses[name] = [sum(sums) / sum(counts) for sums, counts in by_batch]
         # By hand, one example at a time: summed token log-probabilities over the number of target tokens.
         total, tokens = 0.0, 0
         for ids, dec, labels in zip(columns["input_ids"], columns["decoder_input_ids"], columns["labels"]):
