@@ -128,8 +128,35 @@ def test_extra_columns_survive_pruning_and_collator_pads_separately(tmp_path):
     assert batch["labels"].shape[1] == max(len(r["labels"]) for r in rows)
     assert (batch["attention_mask"].sum(1) == torch.tensor([len(r["input_ids"]) for r in rows])).all()
     assert (batch["negative_labels"] == -100).sum() == sum(batch["negative_labels"].shape[1] - len(r["negative_labels"]) for r in rows)
-    with pytest.raises(ValueError, match="negative_labels"):
-        ConSeqCollator(0)([rows[0], {"input_ids": [5], "labels": [4]}])
+    assert torch.equal(batch["negative_input_ids"], batch["input_ids"])  # no source of their own: the row's
+
+
+def test_rows_without_negatives_add_only_their_positive_term(tmp_path):
+    """A batch may mix rows with and without a negative, and a negative may bring its own source: the loss
+    is the hand-assembled sum over the positives of every row and the negatives of the rows that have one."""
+    rows = _rows(3)
+    rows[1].pop("negative_labels")
+    rows[2]["negative_input_ids"] = [11, 12, 13, 14, 15, 16, 17, 18, 19, 20]  # longer than any source
+    batch = ConSeqCollator(0)(rows)
+    assert batch["negative_rows"].tolist() == [0, 2] and batch["negative_labels"].shape[0] == 2
+    assert batch["negative_input_ids"][1].tolist() == rows[2]["negative_input_ids"]
+    trainer = _trainer(tmp_path, rows, per_device_train_batch_size=3, label_smoothing_factor=0.0)
+    model = trainer.model.eval()
+    loss = trainer.compute_loss(model, batch)
+
+    def token_nll(source, labels, unlikely=False):
+        ids = torch.tensor([source])
+        target = torch.tensor([labels])
+        logits = model(input_ids=ids, attention_mask=torch.ones_like(ids),
+                       decoder_input_ids=model.prepare_decoder_input_ids_from_labels(labels=target)).logits
+        logp = torch.log_softmax(logits, -1).gather(-1, target[..., None]).squeeze()
+        return (-torch.log1p(-logp.exp()) if unlikely else -logp).sum().item(), len(labels)
+
+    parts = [token_nll(r["input_ids"], r["labels"]) for r in rows]
+    parts += [token_nll(rows[0]["input_ids"], rows[0]["negative_labels"], True),
+              token_nll(rows[2]["negative_input_ids"], rows[2]["negative_labels"], True)]
+    expected = sum(p for p, _ in parts) / sum(n for _, n in parts)
+    assert loss.item() == pytest.approx(expected, rel=1e-4)
 
 
 def test_config_rejects_unknown_variant(tmp_path):
@@ -156,5 +183,7 @@ def test_two_processes_give_the_same_loss_and_step_as_one(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     a, b = json.loads(one.read_text()), json.loads(two.read_text())
     assert a["loss"] == pytest.approx(b["loss"], rel=1e-5)
+    for key in ("pos_loss", "neg_loss", "neg_token_prob"):  # logged over both processes' tokens, not rank 0's
+        assert a[key] == pytest.approx(b[key], rel=1e-5), key
     assert a["weights"] == pytest.approx(b["weights"], rel=1e-6)
     assert a["weights_abs"] == pytest.approx(b["weights_abs"], rel=1e-6)

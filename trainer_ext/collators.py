@@ -39,11 +39,21 @@ class QAGenCollator:
 
 
 NEGATIVE_LABELS = "negative_labels"
+NEGATIVE_INPUT_IDS = "negative_input_ids"  # a negative's own source; without it the row's input_ids
+NEGATIVE_ATTENTION_MASK = "negative_attention_mask"
+NEGATIVE_ROWS = "negative_rows"  # which rows of the batch the negatives belong to
+NEGATIVE_KEYS = (NEGATIVE_LABELS, NEGATIVE_INPUT_IDS, NEGATIVE_ATTENTION_MASK, NEGATIVE_ROWS)
 
 
 @dataclass
 class ConSeqCollator:
-    """Pad sources, positive summaries and negative summaries separately (labels with -100)."""
+    """Pad sources, positives and negatives separately (labels with -100).
+
+    A row may have a negative (``negative_labels``, optionally with its own ``negative_input_ids``) or
+    none: rows without one contribute only their positive term. The negatives form a sub-batch of their
+    own (``negative_input_ids``, ``negative_attention_mask``, ``negative_labels``, and ``negative_rows``,
+    the index of each negative's row), so no compute is spent on rows that have none.
+    """
 
     pad_token_id: int
 
@@ -52,8 +62,11 @@ class ConSeqCollator:
             **pad_sources(rows, self.pad_token_id),
             "labels": pad_sequences([r["labels"] for r in rows], IGNORE_INDEX),
         }
-        if all(r.get(NEGATIVE_LABELS) for r in rows):
-            batch[NEGATIVE_LABELS] = pad_sequences([r[NEGATIVE_LABELS] for r in rows], IGNORE_INDEX)
-        elif any(r.get(NEGATIVE_LABELS) for r in rows):
-            raise ValueError("some rows of the batch have negative_labels and some do not; give every row one or none.")
+        with_negative = [i for i, r in enumerate(rows) if r.get(NEGATIVE_LABELS)]
+        if with_negative:
+            sources = [{"input_ids": rows[i].get(NEGATIVE_INPUT_IDS) or rows[i]["input_ids"]} for i in with_negative]
+            padded = pad_sources(sources, self.pad_token_id)
+            batch[NEGATIVE_INPUT_IDS], batch[NEGATIVE_ATTENTION_MASK] = padded["input_ids"], padded["attention_mask"]
+            batch[NEGATIVE_LABELS] = pad_sequences([rows[i][NEGATIVE_LABELS] for i in with_negative], IGNORE_INDEX)
+            batch[NEGATIVE_ROWS] = torch.tensor(with_negative, dtype=torch.long)
         return batch

@@ -1,15 +1,15 @@
 """CONSEQ fine-tuning: a ``Seq2SeqTrainer`` whose loss adds unlikelihood on negative summaries.
 
 Each example holds a document (``input_ids``), its positive summary (``labels``, from S+) and optionally
-a negative summary (``negative_labels``, from S-). Positive and negative go through the model in one
-concatenated batch. The loss is normalised by the number of positive plus negative target tokens of the
+a negative summary (``negative_labels``, from S-; with ``negative_input_ids`` when the negative has a
+source of its own, as the QAGen recipe's corrupted contexts do). Positives and negatives go through the
+model in one concatenated batch. The loss is normalised by the number of positive plus negative target tokens of the
 whole optimizer step (all accumulation steps, all processes), so accumulation and data parallelism do
 not change the gradients.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,8 +17,10 @@ import torch
 import torch.nn.functional as F
 from transformers import Seq2SeqTrainer, Seq2SeqTrainingArguments
 
-from .collators import IGNORE_INDEX, NEGATIVE_LABELS
+from .collators import IGNORE_INDEX, NEGATIVE_ATTENTION_MASK, NEGATIVE_INPUT_IDS, NEGATIVE_KEYS, NEGATIVE_LABELS
 from .conseq_loss import summarize, token_losses
+
+STAT_PARTS = ("pos_sum", "pos_tokens", "neg_sum", "neg_tokens", "neg_prob_sum")
 
 LOSS_VARIANTS = ("token", "sequence")
 
@@ -39,8 +41,8 @@ class ConSeqConfig(Seq2SeqTrainingArguments):
             raise ValueError(f"unlikelihood_weight={self.unlikelihood_weight} must be >= 0.")
 
 
-def _pad_to(labels: torch.Tensor, width: int) -> torch.Tensor:
-    return F.pad(labels, (0, width - labels.shape[1]), value=IGNORE_INDEX)
+def _pad_to(values: torch.Tensor, width: int, value: int = IGNORE_INDEX) -> torch.Tensor:
+    return F.pad(values, (0, width - values.shape[1]), value=value)
 
 
 def sequence_losses(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -60,11 +62,11 @@ class ConSeqTrainer(Seq2SeqTrainer):
         super().__init__(*args, **kwargs)
         self.model_accepts_loss_kwargs = False
         self.label_smoother = None  # compute_loss applies args.label_smoothing_factor to both terms
-        self._stats: dict[str, dict[str, list[float]]] = {"train": defaultdict(list), "eval": defaultdict(list)}
+        self._stats: dict[str, torch.Tensor] = {}  # per mode: the STAT_PARTS sums since the last log
 
     def _set_signature_columns_if_needed(self) -> None:
         if self._signature_columns is None:
-            self._signature_columns = ["input_ids", "attention_mask", "labels", NEGATIVE_LABELS]
+            self._signature_columns = ["input_ids", "attention_mask", "labels", NEGATIVE_LABELS, NEGATIVE_INPUT_IDS]
 
     def _get_num_items_in_batch(self, batch_samples: list, device: torch.device) -> torch.Tensor | None:
         """Positive plus negative target tokens over the accumulated micro-batches and all processes."""
@@ -84,16 +86,16 @@ class ConSeqTrainer(Seq2SeqTrainer):
     def _forward_pairs(self, model: torch.nn.Module, inputs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Logits for positives and negatives from one forward over the concatenated batch."""
         positives, negatives = inputs["labels"], inputs.get(NEGATIVE_LABELS)
-        labels, copies = positives, 1
+        input_ids, attention_mask, labels = inputs["input_ids"], inputs["attention_mask"], positives
         if negatives is not None:
             width = max(positives.shape[1], negatives.shape[1])
-            labels, copies = torch.cat([_pad_to(positives, width), _pad_to(negatives, width)]), 2
+            labels = torch.cat([_pad_to(positives, width), _pad_to(negatives, width)])
+            source_width = max(input_ids.shape[1], inputs[NEGATIVE_INPUT_IDS].shape[1])
+            pad_id = self.accelerator.unwrap_model(model).config.pad_token_id or 0
+            input_ids = torch.cat([_pad_to(input_ids, source_width, pad_id), _pad_to(inputs[NEGATIVE_INPUT_IDS], source_width, pad_id)])
+            attention_mask = torch.cat([_pad_to(attention_mask, source_width, 0), _pad_to(inputs[NEGATIVE_ATTENTION_MASK], source_width, 0)])
         decoder_input_ids = self.accelerator.unwrap_model(model).prepare_decoder_input_ids_from_labels(labels=labels)
-        logits = model(
-            input_ids=inputs["input_ids"].repeat(copies, 1),
-            attention_mask=inputs["attention_mask"].repeat(copies, 1),
-            decoder_input_ids=decoder_input_ids,
-        ).logits
+        logits = model(input_ids=input_ids, attention_mask=attention_mask, decoder_input_ids=decoder_input_ids).logits
         if negatives is None:
             return logits, None
         n = positives.shape[0]
@@ -126,8 +128,8 @@ class ConSeqTrainer(Seq2SeqTrainer):
         else:  # DDP averages gradients over processes, so scale the global-count normalisation back up
             loss = total / num_items_in_batch.clamp(min=1) * self.accelerator.num_processes
         mode = "train" if model.training else "eval"
-        for key, value in summarize(parts).items():
-            self._stats[mode][key].append(value)
+        sums = torch.stack([parts[k].detach().double() for k in STAT_PARTS])
+        self._stats[mode] = self._stats[mode] + sums if mode in self._stats else sums
         return (loss, {"pos_logits": pos_logits, "neg_logits": neg_logits}) if return_outputs else loss
 
     def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None, **gen_kwargs):
@@ -137,15 +139,19 @@ class ConSeqTrainer(Seq2SeqTrainer):
             with torch.no_grad():
                 loss = self.compute_loss(model, inputs)
             return loss.detach(), None, None
-        inputs = {k: v for k, v in inputs.items() if k != NEGATIVE_LABELS}
+        inputs = {k: v for k, v in inputs.items() if k not in NEGATIVE_KEYS}
         return super().prediction_step(model, inputs, prediction_loss_only, ignore_keys=ignore_keys, **gen_kwargs)
 
     def log(self, logs: dict[str, float], *args: Any, **kwargs: Any) -> None:
-        """Add the mean positive loss, negative loss and negative-token probability since the last log."""
+        """Add the positive loss, negative loss and negative-token probability since the last log, per token
+        over all processes (every process logs at the same steps, so each joins the reduction)."""
         mode = "eval" if any(k.startswith("eval_") for k in logs) else "train"
         prefix = "eval_" if mode == "eval" else ""
-        for key, values in self._stats[mode].items():
-            if values:
-                logs[f"{prefix}{key}"] = round(sum(values) / len(values), 6)
-        self._stats[mode].clear()
+        sums = self._stats.pop(mode, None)
+        if self.args.world_size > 1:
+            local = sums if sums is not None else torch.zeros(len(STAT_PARTS), dtype=torch.float64)
+            sums = self.accelerator.reduce(local.to(self.args.device), reduction="sum")
+        if sums is not None and sums[1] > 0:
+            for key, value in summarize(dict(zip(STAT_PARTS, sums.cpu()))).items():
+                logs[f"{prefix}{key}"] = round(value, 6)
         super().log(logs, *args, **kwargs)

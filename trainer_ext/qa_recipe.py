@@ -30,10 +30,10 @@ class QARecipe(SquadRecipe):
     stride: int = 96
 
 
-def _features(recipe: QARecipe, files: list[str], tokenizer: Any, limit: int | None):
+def _features(recipe: QARecipe, files: list[str], tokenizer: Any, limit: int | None, weights: list[float] | None = None):
     from datasets import Dataset
 
-    rows = recipe.rows(files, limit)
+    rows = recipe.rows(files, limit, weights)
     columns = build_qa_features(rows, tokenizer, recipe.max_length, recipe.stride)
     columns["length"] = [len(ids) for ids in columns["input_ids"]]
     logger.info("%d windows from %d rows", len(columns["input_ids"]), len(rows))
@@ -45,7 +45,7 @@ def train_qa(recipe: QARecipe, output_dir: str, resume: bool = True) -> Trainer:
     base = resolve_model_path(recipe.base_model, "base_model")
     tokenizer = AutoTokenizer.from_pretrained(base)
     model = AutoModelForQuestionAnswering.from_pretrained(base, use_safetensors=True)
-    train = _features(recipe, recipe.train_files, tokenizer, recipe.max_train_examples)
+    train = _features(recipe, recipe.train_files, tokenizer, recipe.max_train_examples, recipe.train_file_weights)
     dev = _features(recipe, [recipe.dev_file], tokenizer, recipe.dev_examples) if recipe.dev_file else None
     args = TrainingArguments(**{**trainer_defaults(output_dir, dev is not None), **recipe.training})
     collator = DataCollatorWithPadding(tokenizer)

@@ -17,6 +17,8 @@ from typing import Any
 
 from quals.qa_format import QAFormat, TokenIds
 
+from .qagen_negatives import NegativeBuilder, answer_only_labels, contains
+
 
 def read_squad(path: str) -> Iterator[dict[str, Any]]:
     """Yield rows with ``context``, ``question`` and ``answers`` (and the article's ``title`` where the file
@@ -62,18 +64,27 @@ def build_examples(
     min_window: int = 48,
     max_window: int = 160,
     seed: int = 0,
+    negatives: NegativeBuilder | None = None,
 ) -> dict[str, list]:
     """Tokenize rows into ``input_ids``, ``decoder_input_ids``, ``labels``, ``length`` and ``row`` (the index of
     the row an example came from: one per distinct answer) columns.
 
     The context window (in tokens) is drawn uniformly from ``[min_window, max_window]`` and placed at a
     random offset that keeps the answer inside. Answers cut by the window's limit are skipped, as the
-    reference skips answers cut by truncation; the count is returned under ``skipped``.
+    reference skips answers cut by truncation; the count is returned under ``skipped``. With ``negatives``
+    (QAGen only), examples also get ``negative_labels`` and ``negative_input_ids`` (empty lists where an
+    example has none, or where the negative shares the example's source), counted per kind under
+    ``negative_counts``.
     """
     ids = fmt.validate(tokenizer)
     max_window = min(max_window, fmt.max_source_length - 2)
     rng = random.Random(seed)
     out: dict[str, list] = {"input_ids": [], "decoder_input_ids": [], "labels": [], "length": [], "row": []}
+    if negatives is not None:
+        if fmt.task == "question-generation":
+            raise ValueError("negatives apply to QAGen recipes only; remove 'negatives' for a question generator.")
+        out["negative_labels"], out["negative_input_ids"] = [], []
+    counts = {"none": 0}
     skipped = 0
     cached_context, enc = None, None
     for row_index, row in enumerate(rows):
@@ -108,12 +119,47 @@ def build_examples(
                 labels = question[: fmt.max_target_length - 1] + [ids.eos]
             else:
                 labels = target_ids(question, answer, ids, fmt.max_target_length)
-            source = ([ids.source_bos] if ids.source_bos is not None else []) + source
-            source = source + ([ids.source_eos] if ids.source_eos is not None else [])
+            if negatives is not None:
+                window = (source, first - begin, last - begin)
+                kind, neg_source, neg_labels = draw_negative(negatives, tokenizer, ids, fmt, row["context"], text, question, answer, window)
+                counts[kind] = counts.get(kind, 0) + 1
+                out["negative_input_ids"].append(wrap_source(neg_source, ids) if neg_source else [])
+                out["negative_labels"].append(neg_labels)
+            source = wrap_source(source, ids)
             out["input_ids"].append(source)
             out["labels"].append(labels)
             out["decoder_input_ids"].append([ids.decoder_start] + labels[:-1])
             out["length"].append(len(source) + len(labels))
             out["row"].append(row_index)
     out["skipped"] = [skipped]
+    if negatives is not None:
+        out["negative_counts"] = [counts]
     return out
+
+
+def wrap_source(tokens: list[int], ids: TokenIds) -> list[int]:
+    """The format's begin and end tokens around a source window."""
+    return ([ids.source_bos] if ids.source_bos is not None else []) + tokens + ([ids.source_eos] if ids.source_eos is not None else [])
+
+
+def draw_negative(
+    builder: NegativeBuilder, tokenizer: Any, ids: TokenIds, fmt: QAFormat, context: str, answer: str,
+    question_ids: list[int], answer_ids: list[int], window: tuple[list[int], int, int],
+) -> tuple[str, list[int], list[int]]:
+    """``(kind, negative source or [] for the example's own, answer-only labels)``; kind ``none`` and empty
+    lists when the example gets no negative or no configured kind applies to it."""
+    if not builder.wants_negative():
+        return "none", [], []
+    tokens, first, last = window
+    for kind in builder.kinds():
+        replacement = builder.same_context(context, answer) if kind == "swap_answer" else builder.foreign(context, answer)
+        if replacement is None:
+            continue
+        new_ids = tokenizer(replacement, add_special_tokens=False)["input_ids"]
+        if kind != "swap_context":
+            return kind, [], answer_only_labels(target_ids(question_ids, new_ids, ids, fmt.max_target_length), ids.separator)
+        corrupted = tokens[:first] + new_ids + tokens[last + 1 :]
+        if len(corrupted) <= fmt.max_source_length - 2 and not contains(corrupted, answer_ids):
+            labels = target_ids(question_ids, answer_ids, ids, fmt.max_target_length)
+            return kind, corrupted, answer_only_labels(labels, ids.separator)
+    return "none", [], []

@@ -7,6 +7,7 @@ newest checkpoint into the shipped folder: weights, tokenizer, ``qa_format.json`
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -21,8 +22,10 @@ from transformers import AutoTokenizer, Seq2SeqTrainer, Seq2SeqTrainingArguments
 from quals.qa_format import PRESETS, QAFormat
 from quals.qagen import load_qagen_model, resolve_model_path
 
-from .collators import QAGenCollator
+from .collators import ConSeqCollator, QAGenCollator
+from .conseq_trainer import ConSeqConfig, ConSeqTrainer
 from .qagen_data import build_examples, read_squad
+from .qagen_negatives import NegativeBuilder, NegativeConfig
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +36,7 @@ class SquadRecipe:
 
     base_model: str = "minilm"
     train_files: list[str] = field(default_factory=list)
+    train_file_weights: list[float] | None = None  # per train file: 0.5 takes half its rows, 2.0 each row twice
     dev_file: str | None = None
     dev_examples: int | None = 500
     max_train_examples: int | None = None
@@ -48,16 +52,30 @@ class SquadRecipe:
         """Name a missing data file before any model loads."""
         require_files("train_files", self.train_files, '["my-train.jsonl"]')
         require_files("dev_file", [self.dev_file] if self.dev_file else [])
+        weights = self.train_file_weights
+        if weights is not None and (len(weights) != len(self.train_files) or not all(w > 0 for w in weights)):
+            raise ValueError(
+                f"train_file_weights={weights}: give one positive weight per train file ({len(self.train_files)}), or null."
+            )
 
-    def rows(self, files: list[str], limit: int | None) -> list[dict[str, Any]]:
-        """All rows of ``files``, or a sample of ``limit`` of them (seeded, in file order): a sample spreads
-        over every article, where the first 512 rows of SQuAD dev are all one article (Super Bowl 50)."""
+    def rows(self, files: list[str], limit: int | None, weights: list[float] | None = None) -> list[dict[str, Any]]:
+        """All rows of ``files`` (each file's rows scaled by its weight, if given), or a sample of ``limit``
+        of them (seeded, in file order): a sample spreads over every article, where the first 512 rows of
+        SQuAD dev are all one article (Super Bowl 50)."""
         if limit is not None and limit < 1:
             raise ValueError(f"a row limit of {limit}: give at least 1 (dev_examples, max_train_examples), or null for all.")
-        rows = [row for path in files for row in read_squad(path)]
+        rng = random.Random(self.seed)
+        rows = [row for i, path in enumerate(files) for row in weighted(list(read_squad(path)), weights[i] if weights else 1.0, rng)]
         if limit is None or limit >= len(rows):
             return rows
         return [rows[i] for i in sorted(random.Random(self.seed).sample(range(len(rows)), limit))]
+
+
+def weighted(rows: list[dict[str, Any]], weight: float, rng: random.Random) -> list[dict[str, Any]]:
+    """``rows`` repeated ``int(weight)`` times plus a seeded sample of the fraction left, in file order."""
+    whole, part = int(weight), round((weight - int(weight)) * len(rows))
+    extra = sorted(rng.sample(range(len(rows)), part))
+    return [row for _ in range(whole) for row in rows] + [rows[i] for i in extra]
 
 
 @dataclass
@@ -69,6 +87,16 @@ class QAGenRecipe(SquadRecipe):
     min_window: int = 48
     max_window: int = 160
     model_config: dict[str, Any] = field(default_factory=dict)  # base config overrides, e.g. {"hidden_dropout_prob": 0.2}
+    negatives: dict[str, Any] | None = None  # NegativeConfig fields: kinds, ratio, weight (unlikelihood on answers)
+
+    def negative_config(self) -> NegativeConfig | None:
+        """The validated ``negatives`` section, or None when the recipe trains on true pairs only."""
+        if self.negatives is None:
+            return None
+        unknown = sorted(set(self.negatives) - {f.name for f in dataclasses.fields(NegativeConfig)})
+        if unknown:
+            raise ValueError(f"negatives: unknown field(s) {unknown}; use kinds, ratio, weight.")
+        return NegativeConfig(**self.negatives)
 
     def format(self) -> QAFormat:
         if isinstance(self.qa_format, str):
@@ -84,8 +112,6 @@ def read_recipe(
     """A recipe file's fields plus overrides (an object-valued override updates that object's keys, at
     any depth), with unknown fields named before anything runs. Data paths (``path_fields``) written in
     the file are relative to the file; those given as overrides are relative to the working directory."""
-    import dataclasses
-
     with open(path, encoding="utf-8") as f:
         try:
             data = json.load(f)
@@ -139,36 +165,51 @@ def relative_to(base_dir: str, path: str) -> str:
     return os.path.join(base_dir, path)
 
 
-def _examples(recipe: QAGenRecipe, files: list[str], tokenizer: Any, fmt: QAFormat, limit: int | None, seed: int):
+def _examples(
+    recipe: QAGenRecipe, files: list[str], tokenizer: Any, fmt: QAFormat, limit: int | None, seed: int,
+    weights: list[float] | None = None, negatives: NegativeConfig | None = None,
+):
     from datasets import Dataset
 
-    rows = recipe.rows(files, limit)
-    columns = build_examples(rows, tokenizer, fmt, recipe.min_window, recipe.max_window, seed=seed)
+    rows = recipe.rows(files, limit, weights)
+    builder = NegativeBuilder(rows, negatives, seed) if negatives else None
+    columns = build_examples(rows, tokenizer, fmt, recipe.min_window, recipe.max_window, seed=seed, negatives=builder)
     skipped = columns.pop("skipped")[0]
     columns.pop("row")
     logger.info("%d examples from %d rows (%d answers skipped: outside the window)", len(columns["labels"]), len(rows), skipped)
+    if builder:
+        logger.info("negatives per kind: %s", columns.pop("negative_counts")[0])
     return Dataset.from_dict(columns)
 
 
 def train_qagen(recipe: QAGenRecipe, output_dir: str, resume: bool = True) -> Seq2SeqTrainer:
-    """Fine-tune a QAGen per ``recipe``; checkpoints go to ``output_dir`` and training resumes from them."""
+    """Fine-tune a QAGen per ``recipe``; checkpoints go to ``output_dir`` and training resumes from them.
+
+    With ``negatives``, training runs the CONSEQ loss (``ConSeqTrainer``): likelihood on every true pair,
+    unlikelihood weighted by ``negatives.weight`` on the answers of the negatives; the dev set keeps true
+    pairs only, so its loss stays comparable with a run without negatives."""
     fmt = recipe.format()
+    negatives = recipe.negative_config()
     base = resolve_model_path(recipe.base_model, "base_model")
     tokenizer = AutoTokenizer.from_pretrained(base)
     fmt.validate(tokenizer)
     model = load_qagen_model(base, fmt, init_from_base=True, tokenizer=tokenizer, config_overrides=recipe.model_config)
-    train = _examples(recipe, recipe.train_files, tokenizer, fmt, recipe.max_train_examples, recipe.seed)
+    train = _examples(recipe, recipe.train_files, tokenizer, fmt, recipe.max_train_examples, recipe.seed,
+                      recipe.train_file_weights, negatives)
     dev = None
     if recipe.dev_file:
         dev = _examples(recipe, [recipe.dev_file], tokenizer, fmt, recipe.dev_examples, recipe.seed + 1)
-    args = Seq2SeqTrainingArguments(**{**trainer_defaults(output_dir, dev is not None), **recipe.training})
-    trainer = Seq2SeqTrainer(
-        model=model,
-        args=args,
-        train_dataset=train,
-        eval_dataset=dev,
-        data_collator=QAGenCollator(pad_token_id=tokenizer.convert_tokens_to_ids(fmt.pad_token)),
-        processing_class=tokenizer,
+    settings = {**trainer_defaults(output_dir, dev is not None), **recipe.training}
+    pad_id = tokenizer.convert_tokens_to_ids(fmt.pad_token)
+    if negatives is None:
+        args, trainer_cls, collator = Seq2SeqTrainingArguments(**settings), Seq2SeqTrainer, QAGenCollator(pad_id)
+    else:
+        ids = fmt.validate(tokenizer)  # ConSeqTrainer builds decoder inputs from labels with these
+        model.config.decoder_start_token_id, model.config.pad_token_id = ids.decoder_start, ids.pad
+        settings = {"label_smoothing_factor": 0.0, **settings, "unlikelihood_weight": negatives.weight}
+        args, trainer_cls, collator = ConSeqConfig(**settings), ConSeqTrainer, ConSeqCollator(pad_id)
+    trainer = trainer_cls(
+        model=model, args=args, train_dataset=train, eval_dataset=dev, data_collator=collator, processing_class=tokenizer,
     )
     return run_training(trainer, output_dir, resume)
 

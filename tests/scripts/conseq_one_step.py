@@ -26,7 +26,8 @@ trainer.train()
 if trainer.args.process_index == 0:
     weights = torch.cat([p.detach().flatten() for p in trainer.model.parameters()])
     with open(out_path, "w") as f:
-        json.dump({"loss": trainer.state.log_history[0]["loss"], "weights": weights.double().sum().item(),
+        logged = trainer.state.log_history[0]
+        json.dump({"loss": logged["loss"], **{k: logged[k] for k in ("pos_loss", "neg_loss", "neg_token_prob")}, "weights": weights.double().sum().item(),
                    "weights_abs": weights.double().abs().sum().item()}, f)
 if torch.distributed.is_initialized():
     # Both ranks are done once they meet here. Tearing gloo down (at interpreter exit, and even after

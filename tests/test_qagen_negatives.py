@@ -1,0 +1,133 @@
+"""QAGen negatives: same-kind swaps that never still contain the true answer, answer-only labels, ratios,
+and a recipe run that trains with them (unlikelihood logged)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from transformers import AutoTokenizer
+
+from quals.qa_format import PRESETS
+from trainer_ext.qagen_data import build_examples
+from trainer_ext.qagen_negatives import NegativeBuilder, NegativeConfig, answer_kind, context_spans, overlaps
+
+BUNDLED = os.path.join(os.path.dirname(__file__), "..", "quals", "models", "qagen-minilm")
+FORMAT = PRESETS["minilm-prefix-lm"]
+CONTEXTS = [
+    "In 1990 Alice Smith moved to Paris with 3 children. Bob Jones stayed in Rome until 2001 and wrote a novel.",
+    "The Golden Bridge opened in 1937 after four years of work. Its engineer, Carol White, had studied in Berlin.",
+    "The river floods every spring. In 1985 the Green Party won 12 seats and formed a government with Labour.",
+]
+QUESTIONS = [
+    ("Who moved to Paris?", "Alice Smith"), ("When did Bob Jones stay in Rome until?", "2001"),
+    ("What did Bob Jones write?", "a novel"), ("Who was the engineer?", "Carol White"),
+    ("When did the bridge open?", "1937"), ("How many seats did the party win?", "12"),
+    ("What floods every spring?", "The river"),
+]
+
+
+def _rows() -> list[dict]:
+    rows = []
+    for question, answer in QUESTIONS:
+        context = next(c for c in CONTEXTS if answer in c)
+        rows.append({"context": context, "question": question,
+                     "answers": {"text": [answer], "answer_start": [context.index(answer)]}})
+    return rows
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return AutoTokenizer.from_pretrained(BUNDLED)
+
+
+def test_answer_kinds_and_overlap():
+    assert [answer_kind(t) for t in ("1990", "3 million", "Alice Smith", "University of Notre Dame", "a novel")] == [
+        "number", "number", "name", "name", "other"]
+    assert overlaps("Alice Smith", "Smith") and overlaps("the Paris", "paris") and not overlaps("Paris", "Rome")
+
+
+def test_context_spans_are_typed_and_skip_sentence_openers():
+    spans = context_spans(CONTEXTS[0], {"a novel"})
+    assert {"Alice Smith", "Bob Jones", "Paris", "Rome"} <= set(spans["name"])
+    assert {"1990", "3", "2001"} <= set(spans["number"]) and spans["other"] == ["a novel"]
+    assert "In" not in spans["name"]  # one capitalised word opening a sentence is not a name
+
+
+@pytest.mark.parametrize("kind", ["swap_answer", "foreign_answer", "swap_context"])
+def test_each_kind_makes_an_unsupported_pair_with_answer_only_labels(tokenizer, kind):
+    rows = _rows()
+    builder = NegativeBuilder(rows, NegativeConfig(kinds=[kind], ratio=1.0), seed=3)
+    ex = build_examples(rows, tokenizer, FORMAT, 16, 120, seed=0, negatives=builder)
+    ids = FORMAT.validate(tokenizer)
+    made = ex["negative_counts"][0].get(kind, 0)
+    # swap_answer finds no same-kind partner in their own context for "a novel", "1937" and "The river"
+    assert made == 4 if kind == "swap_answer" else made >= 6
+    for row_index, labels, neg, neg_source, source in zip(
+        ex["row"], ex["labels"], ex["negative_labels"], ex["negative_input_ids"], ex["input_ids"]
+    ):
+        if not neg:
+            continue
+        answer = rows[row_index]["answers"]["text"][0]
+        cut = labels.index(ids.separator) + 1
+        assert neg[:cut] == [-100] * cut and neg[-1] == -100  # the question, separator and end token are masked
+        negative_answer = tokenizer.decode([t for t in neg if t != -100])
+        if kind == "swap_context":
+            assert neg[cut:-1] == labels[cut:-1]  # the true answer ...
+            assert answer.lower() not in tokenizer.decode(neg_source).lower()  # ... on a window that lost it
+            assert neg_source[0] == source[0] == ids.source_bos and neg_source[-1] == ids.source_eos
+        else:
+            assert not neg_source  # the example's own window
+            assert not overlaps(negative_answer, answer)
+            assert answer_kind(negative_answer if kind == "foreign_answer" else answer) in {answer_kind(answer), "other"}
+        if kind == "swap_answer":
+            assert negative_answer.lower() in rows[row_index]["context"].lower()  # from the same context
+        if kind == "foreign_answer":
+            assert negative_answer.lower() not in rows[row_index]["context"].lower()
+
+
+def test_ratio_sets_the_share_of_examples_with_a_negative(tokenizer):
+    rows = _rows() * 30
+    for ratio in (0.25, 0.75):
+        builder = NegativeBuilder(rows, NegativeConfig(ratio=ratio), seed=0)
+        ex = build_examples(rows, tokenizer, FORMAT, 16, 120, seed=0, negatives=builder)
+        share = sum(bool(n) for n in ex["negative_labels"]) / len(rows)
+        assert abs(share - ratio) < 0.1, (ratio, share)
+
+
+def test_bad_settings_are_named():
+    with pytest.raises(ValueError, match="negatives.kinds"):
+        NegativeConfig(kinds=["swap_answers"])
+    with pytest.raises(ValueError, match="negatives.ratio"):
+        NegativeConfig(ratio=0.0)
+    with pytest.raises(ValueError, match="negatives.weight"):
+        NegativeConfig(weight=-1)
+
+
+def test_recipe_trains_with_negatives_and_logs_unlikelihood(tmp_path):
+    from facts import fact_rows
+    from tiny import TINY_FORMAT, tiny_bert_config, tiny_tokenizer
+    from transformers import BertModel
+
+    from trainer_ext.qagen_recipe import QAGenRecipe, train_qagen
+
+    base = str(tmp_path / "tiny-bert")
+    tok = tiny_tokenizer(base)
+    BertModel(tiny_bert_config(len(tok)), add_pooling_layer=False).save_pretrained(base)
+    data = tmp_path / "facts.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in fact_rows(n=40)))
+    recipe = QAGenRecipe(
+        base_model=base, qa_format=TINY_FORMAT.to_dict(), train_files=[str(data)], train_file_weights=[1.5],
+        min_window=64, max_window=64, negatives={"ratio": 1.0, "weight": 2.0},
+        training={"per_device_train_batch_size": 8, "max_steps": 2, "save_steps": 2, "learning_rate": 1e-3,
+                  "use_cpu": True, "report_to": "none", "logging_steps": 1},
+    )
+    trainer = train_qagen(recipe, str(tmp_path / "run"))
+    assert trainer.args.unlikelihood_weight == 2.0 and len(trainer.train_dataset) == 60  # 40 rows x 1.5
+    logged = trainer.state.log_history[0]
+    assert {"pos_loss", "neg_loss", "neg_token_prob"} <= set(logged) and 0 < logged["neg_token_prob"] < 1
+    with pytest.raises(ValueError, match="negatives: unknown"):
+        QAGenRecipe(negatives={"ratios": 0.5}).negative_config()
+    with pytest.raises(ValueError, match="train_file_weights"):
+        QAGenRecipe(train_files=[str(data)], train_file_weights=[1.0, 2.0]).check_files()
