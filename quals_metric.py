@@ -47,7 +47,8 @@ Limitations: the default QAGen bundled with this package is a small MiniLM-L6 pr
 trained on SQuAD v1.1 on one GPU; on the QAGS-C human judgments its QUALS reaches Pearson 0.555, level with
 QAGS's reported 0.545 but below simple bigram overlap (0.668) on that mostly extractive set. The paper's
 QAGen is BART-large; see the model card and BENCHMARKS.md.
-English only. Long sources are truncated to the model's limit with a counted warning. QUALS rewards
+English only. Sources longer than the model's limit are read in overlapping windows, each pair scored on its
+best window (`long_source="truncate"` keeps the first window only, as the paper's code does). QUALS rewards
 extractive summaries; it does not judge fluency or coverage.
 """
 
@@ -59,7 +60,8 @@ Args:
     Any other keyword is a `quals.QualsScorer` setting: num_beams (60), num_beam_groups (60),
         diversity_penalty (0.5), min_new_tokens (8), max_new_tokens (60), length_penalty (1.0),
         max_qa_pairs (10), cap ("strict" or "reference"), ns_mode ("rescore" or "beam"),
-        answer_constraint ("none" or "span"), batch_size (8), max_source_length, device, dtype.
+        answer_constraint ("none" or "span"), batch_size (8), max_source_length,
+        long_source ("windows" or "truncate"), device, dtype.
     The checkpoint is chosen with the config name: `evaluate.load(quals.metric_path(), "path/or/hub-id")`; the default
     is the QAGen bundled with the package.
     metric (`str`, default "quals"): "qags" computes the QAGS baseline instead; its settings are

@@ -241,6 +241,19 @@ class QAGen:
         input_ids, mask = self.pad_sources([ids[:room] for ids in rows])
         return input_ids, mask, [len(ids) > room for ids in rows]
 
+    def encode_windows(self, texts: list[str], max_length: int) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
+        """Each text in overlapping windows that fit ``max_length`` (half a window apart, the last one
+        ending with the text; one window when it fits), and the index of the text each window belongs to."""
+        room = self.source_room(max_length)
+        stride = max(room // 2, 1)
+        windows, owners = [], []
+        for index, ids in enumerate(self.tokenizer(list(texts), add_special_tokens=False)["input_ids"]):
+            starts = list(range(0, max(len(ids) - room, 0), stride)) + [max(len(ids) - room, 0)]
+            windows.extend(ids[start : start + room] for start in starts)
+            owners.extend([index] * len(starts))
+        input_ids, mask = self.pad_sources(windows)
+        return input_ids, mask, owners
+
     def pad_sources(self, rows: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
         """Wrap token rows in the format's source tokens and right-pad them into ids and mask."""
         head = [self.ids.source_bos] if self.ids.source_bos is not None else []

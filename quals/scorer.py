@@ -27,6 +27,7 @@ from .timing import Stopwatch
 
 logger = logging.getLogger(__name__)
 NS_MODES = ("rescore", "beam")
+LONG_SOURCE_MODES = ("windows", "truncate")
 
 
 @dataclass
@@ -96,8 +97,11 @@ class QualsScorer:
             penalty included), as the paper's code does.
         answer_constraint: "none", or "span": every answer copies a span of the summary while decoding.
         batch_size: summaries decoded together, halved automatically on out-of-memory.
-        max_source_length: tokens kept of each source and summary (longer ones are truncated with a counted
-            warning), from 8 to the model's limit; by default the model's limit.
+        max_source_length: tokens the model reads of each source and summary at once, from 8 to the model's
+            limit; by default the model's limit. Longer summaries are truncated with a counted warning.
+        long_source: "windows" reads a source longer than max_source_length in overlapping windows (half a
+            window apart) and gives each pair its best window's log-likelihood, so facts after the cut count;
+            "truncate" keeps the first max_source_length tokens (counted warning), as the paper's code does.
     """
 
     metric_name, count_name = "quals", "num_qa_pairs"  # result keys, shared with QagsScorer's interface
@@ -119,11 +123,14 @@ class QualsScorer:
         answer_constraint: str = "none",
         batch_size: int = 8,
         max_source_length: int | None = None,
+        long_source: str = "windows",
     ):
         if ns_mode not in NS_MODES:
             raise ValueError(f"ns_mode={ns_mode!r}: use one of {NS_MODES}.")
         if cap not in CAP_MODES:
             raise ValueError(f"cap={cap!r}: use one of {CAP_MODES}.")
+        if long_source not in LONG_SOURCE_MODES:
+            raise ValueError(f"long_source={long_source!r}: use one of {LONG_SOURCE_MODES}.")
         if answer_constraint not in CONSTRAINTS:
             raise ValueError(f"answer_constraint={answer_constraint!r}: use one of {CONSTRAINTS}.")
         if batch_size < 1:
@@ -149,6 +156,7 @@ class QualsScorer:
         self.cap = cap
         self.ns_mode = ns_mode
         self.answer_constraint = answer_constraint
+        self.long_source = long_source
         self.batch_size = batch_size
         self.timings = Stopwatch()  # seconds per stage, accumulated over calls (benchmarks read it)
         self._signature = make_signature(self)
@@ -236,20 +244,28 @@ class QualsScorer:
         ]
 
     def _score_on_sources(self, sources: list[str], kept: list[list]) -> list[list[list[float]]]:
-        """Teacher-force each summary's kept pairs on its source; identical sources are encoded once."""
+        """Teacher-force each summary's kept pairs on its source; identical sources are encoded once. A
+        source read in several windows gives each pair the token log-probabilities of its best window."""
         unique = list(dict.fromkeys(s for s, pairs in zip(sources, kept) if pairs))
         out: list[list[list[float]]] = [[] for _ in sources]
         if not unique:
             return out
-        source_ids, source_mask, truncated = self.qagen.encode_texts(unique, self.max_source_length)
-        cut = {text for text, was_cut in zip(unique, truncated) if was_cut}
-        self.truncations += sum(1 for s, pairs in zip(sources, kept) if pairs and s in cut)
+        if self.long_source == "windows":
+            source_ids, source_mask, owners = self.qagen.encode_windows(unique, self.max_source_length)
+        else:
+            source_ids, source_mask, truncated = self.qagen.encode_texts(unique, self.max_source_length)
+            owners = list(range(len(unique)))
+            cut = {text for text, was_cut in zip(unique, truncated) if was_cut}
+            self.truncations += sum(1 for s, pairs in zip(sources, kept) if pairs and s in cut)
         context = self.qagen.network.encode(source_ids, source_mask)
         for u, text in enumerate(unique):
             members = [i for i, s in enumerate(sources) if s == text and kept[i]]
             sequences = [p.tokens for i in members for p in kept[i]]
-            one = context.select(torch.tensor([u], device=source_ids.device))
-            scores = self.qagen.token_logprobs(one, sequences)
+            per_window = [
+                self.qagen.token_logprobs(context.select(torch.tensor([w], device=source_ids.device)), sequences)
+                for w, owner in enumerate(owners) if owner == u
+            ]
+            scores = [max(options, key=mean) for options in zip(*per_window)]
             for i in members:
                 out[i], scores = scores[: len(kept[i])], scores[len(kept[i]) :]
         return out

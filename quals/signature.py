@@ -30,6 +30,7 @@ def make_signature(scorer: Any) -> str:
         ("ns", scorer.ns_mode),
         ("answer", scorer.answer_constraint),
         ("src", scorer.max_source_length),
+        ("long", scorer.long_source),
         ("dtype", str(qagen.dtype).replace("torch.", "")),
         ("device", qagen.device.type),
     ]

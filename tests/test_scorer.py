@@ -74,12 +74,44 @@ def test_no_pair_gives_none_and_corpus_mean_skips_it(tiny_qagen_dir):
     assert quals.corpus_summary(fake) == {"mean_quals": -2.0, "coverage": pytest.approx(2 / 3), "num_scored": 2, "num_skipped": 1}
 
 
-def test_long_source_is_truncated_with_a_counted_warning(scorer, caplog):
+def test_long_source_is_truncated_with_a_counted_warning(trained_qagen_dir, caplog):
+    truncating = quals.QualsScorer(trained_qagen_dir, long_source="truncate", **SETTINGS)
     long_source = SOURCE + " the city" * 200
     with caplog.at_level(logging.WARNING, logger="quals.scorer"):
-        results = scorer.score([long_source, long_source], ["alice was born in paris .", "bob was born in rome ."])
+        results = truncating.score([long_source, long_source], ["alice was born in paris .", "bob was born in rome ."])
     assert all(r.quals is not None and math.isfinite(r.quals) for r in results)
     assert "2 input(s) longer than the limit of 96 tokens were truncated" in caplog.text
+    assert "long:truncate" in truncating.signature()
+
+
+def test_windows_cover_the_whole_source_half_a_window_apart(scorer):
+    qagen = scorer.qagen
+    room = qagen.source_room(96)  # 94 text tokens between [CLS] and [SEP]
+    ids, mask, owners = qagen.encode_windows(["the city " * 100, "alice was born in paris ."], 96)
+    assert owners == [0, 0, 0, 0, 1] and mask.sum(1).tolist() == [96, 96, 96, 96, 8]
+    text = qagen.tokenizer("the city " * 100, add_special_tokens=False)["input_ids"]
+    windows = [qagen.source_token_ids(ids[w], mask[w]) for w in range(4)]
+    assert [windows[w] == text[start : start + room] for w, start in enumerate([0, 47, 94, 200 - room])] == [True] * 4
+
+
+def test_windowed_scoring_equals_truncation_when_the_source_fits(trained_qagen_dir, scorer):
+    truncating = quals.QualsScorer(trained_qagen_dir, long_source="truncate", **SETTINGS)
+    summaries = ["alice was born in paris .", "alice was born in rome ."]
+    windowed = [r.to_dict() for r in scorer.score([SOURCE] * 2, summaries, return_qa_pairs=True)]
+    truncated = [r.to_dict() for r in truncating.score([SOURCE] * 2, summaries, return_qa_pairs=True)]
+    for a, b in zip(windowed, truncated):
+        a.pop("signature"), b.pop("signature")
+        assert a == b
+
+
+def test_windows_find_a_fact_that_only_a_later_window_holds(trained_qagen_dir, scorer):
+    truncating = quals.QualsScorer(trained_qagen_dir, long_source="truncate", **SETTINGS)
+    source = "the painter lived in the city . " * 16 + "alice was born in paris ."  # the fact starts at token 112
+    summaries = ["alice was born in paris .", "alice was born in rome ."]
+    faithful, swapped = scorer.score([source] * 2, summaries)
+    cut, _ = truncating.score([source] * 2, summaries)
+    assert faithful.quals > cut.quals + 0.2  # the fact counts once a window holds it
+    assert faithful.quals > swapped.quals + 0.2
 
 
 def test_duplicates_score_alike_and_unicode_or_foreign_text_gives_a_finite_score_or_none(scorer):
