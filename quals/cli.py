@@ -8,13 +8,16 @@ swaps in ``QagsScorer`` and its flags (``quals score --metric qags --help`` list
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import inspect
 import logging
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+if TYPE_CHECKING:
+    from .corpus import CorpusStats
 
 METRICS = ("quals", "qags")
 
@@ -110,26 +113,39 @@ def close_distributed() -> None:
 
 
 def _score(args: argparse.Namespace) -> int:
+    """Check and claim the output (before any slow work: reading, loading the model), then score into it."""
+    from .io_utils import check_output, output_lock
+
+    check_output(args.output, [p for p in (args.input, args.sources, args.summaries) if p])
+    rank, world, barrier, device = distributed_context()
+    try:
+        with (output_lock(args.output) if rank == 0 else contextlib.nullcontext()):  # one lock per run, not per rank
+            if barrier:
+                barrier()  # no rank touches its files before rank 0 holds the lock
+            stats, signature = _score_claimed(args, rank, world, barrier, device)
+    finally:
+        close_distributed()
+    if rank == 0:
+        print(stats.line(signature), file=sys.stderr)
+    return 0
+
+
+def _score_claimed(args: argparse.Namespace, rank: int, world: int, barrier: Any, device: str | None) -> tuple[CorpusStats, str]:
+    """Read the rows, load the scorer and score this rank's shard; (corpus stats, scorer signature)."""
     from .corpus import score_corpus
     from .readers import read_rows
 
     rows = read_rows(args.input, args.sources, args.summaries, args.source_column, args.summary_column)
-    rank, world, barrier, device = distributed_context()
     cls = scorer_class(args.metric)
     kwargs = scorer_kwargs(args, cls)
     if device and not kwargs.get("device"):
         kwargs["device"] = device
     scorer = cls(**kwargs)
-    try:
-        stats = score_corpus(
-            scorer, rows, args.output, with_pairs=args.qa_pairs, rank=rank, world_size=world,
-            overwrite=args.overwrite, progress=not args.quiet, barrier=barrier,
-        )
-    finally:
-        close_distributed()
-    if rank == 0:
-        print(stats.line(scorer.signature()), file=sys.stderr)
-    return 0
+    stats = score_corpus(
+        scorer, rows, args.output, with_pairs=args.qa_pairs, rank=rank, world_size=world,
+        overwrite=args.overwrite, progress=not args.quiet, barrier=barrier,
+    )
+    return stats, scorer.signature()
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -3,7 +3,8 @@
 Each process (``torchrun``/``accelerate launch`` set RANK and WORLD_SIZE) scores a contiguous shard into
 its own part file; rank 0 merges the parts in input order. Records are appended batch by batch and
 fsynced; on restart a torn last line is cut off and scoring continues after the last complete record,
-so an interrupted run ends byte-identical to an uninterrupted one.
+so an interrupted run ends byte-identical to an uninterrupted one. Starting over (``overwrite``) renames a
+new empty file into place, and an output holding more records than the input has rows is refused.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .inputs import row_problem
-from .io_utils import atomic_write_text
+from .io_utils import atomic_write_text, replace_with_empty
 from .readers import Rows
 
 
@@ -112,6 +113,15 @@ def check_meta(output: str, meta: dict[str, Any], overwrite: bool, write: bool) 
         atomic_write_text(path, json.dumps(meta, indent=2) + "\n")
 
 
+def refuse_extra_records(path: str, rows: int) -> None:
+    """Refuse to resume ``path`` when it holds more records than ``rows``: two runs wrote it at once, and
+    counting it as complete would report rows twice."""
+    records = count_complete_lines(path, truncate=False)
+    if records > rows:
+        raise ValueError(f"{path} holds {records} records but the input has {rows} rows (two runs wrote it at once?); "
+                         "pass --overwrite to start over, or choose another --output.")
+
+
 def _score_rows(scorer: Any, rows: Rows, indices: list[int], with_pairs: bool) -> list[dict[str, Any]]:
     """Records for ``indices``; a bad row gets an error record and never costs the others their scores."""
     records: dict[int, dict[str, Any]] = {}
@@ -169,13 +179,16 @@ def score_corpus(
     }
     check_meta(output, meta, overwrite, write=rank == 0)
     parts = [output] if world_size == 1 else [f"{output}.part{r}of{world_size}" for r in range(world_size)]
+    lo, hi = rank * n // world_size, (rank + 1) * n // world_size
     if overwrite:
         for path in {parts[rank], output} if rank == 0 else {parts[rank]}:
             if os.path.exists(path):
-                os.unlink(path)
+                replace_with_empty(path)
+    else:
+        for path, rows_expected in {output: n, parts[rank]: hi - lo}.items():
+            refuse_extra_records(path, rows_expected)
     if barrier:
         barrier()
-    lo, hi = rank * n // world_size, (rank + 1) * n // world_size
     merged = world_size > 1 and count_complete_lines(output, truncate=False) == n
     done = hi - lo if merged else resume_point(parts[rank], scorer.batch_size, hi - lo)
     if barrier:

@@ -27,6 +27,17 @@ def _column(record: Any, column: str, where: str) -> Any:
     return record[column]
 
 
+def read_lines(path: str) -> list[str]:
+    """Lines of a text file as ``wc -l`` counts them: only "\\n" ends a line, so U+2028, form feeds and the
+    other separators of ``str.splitlines`` stay inside their line and cannot shift the rows; a trailing "\\r"
+    (CRLF files) is dropped, and a last line without "\\n" counts too."""
+    with open(path, encoding="utf-8", newline="") as f:  # newline="": a lone "\r" does not end a line
+        lines = f.read().split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return [line.removesuffix("\r") for line in lines]
+
+
 def read_rows(
     input_path: str | None = None,
     sources_path: str | None = None,
@@ -34,7 +45,8 @@ def read_rows(
     source_column: str = "source",
     summary_column: str = "summary",
 ) -> Rows:
-    """Rows from ``input_path`` (.jsonl or .csv) or from the line-aligned pair ``sources_path``/``summaries_path``."""
+    """Rows from ``input_path`` (.jsonl or .csv) or from the line-aligned pair ``sources_path``/``summaries_path``
+    (lines as ``read_lines`` splits them)."""
     if input_path and (sources_path or summaries_path):
         raise ValueError("give either --input or --sources with --summaries, not both.")
     if input_path:
@@ -70,10 +82,7 @@ def read_rows(
         raise ValueError(f"--input {input_path!r}: use a .jsonl or .csv file, or --sources/--summaries text files.")
     if not (sources_path and summaries_path):
         raise ValueError("give --input FILE, or both --sources and --summaries (plain text, one per line).")
-    with open(sources_path, encoding="utf-8") as f:
-        sources = f.read().splitlines()
-    with open(summaries_path, encoding="utf-8") as f:
-        summaries = f.read().splitlines()
+    sources, summaries = read_lines(sources_path), read_lines(summaries_path)
     if len(sources) != len(summaries):
         raise ValueError(
             f"{sources_path} has {len(sources)} lines but {summaries_path} has {len(summaries)}; they must be line-aligned."

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -68,19 +69,23 @@ def parse_inputs(document: str, summaries_text: str) -> tuple[str, list[str]]:
     return document, summaries
 
 
+def answer_spans(summary: str, answer: str) -> list[tuple[int, int]]:
+    """(start, end) of every case-insensitive occurrence of ``answer`` in ``summary``, overlaps included,
+    found on the summary itself: lower-casing first would shift the spans ("İ" lower-cases to two characters)."""
+    pattern = re.compile(f"(?=({re.escape(answer)}))", re.IGNORECASE)  # a lookahead, so matches may overlap
+    return [m.span(1) for m in pattern.finditer(summary)]
+
+
 def highlight(summary: str, pairs: list[quals.QAPairResult]) -> list[tuple[str, str | None]]:
     """Summary text split into spans labelled by the worst support of any answer found there."""
     rank = {"supported": 0, "weak": 1, "unsupported": 2}
     labels: list[str | None] = [None] * len(summary)
-    lower = summary.lower()
     for pair in pairs:
-        label, needle = support_label(pair.difference), pair.answer.lower()
-        start = lower.find(needle)
-        while needle and start >= 0:
-            for i in range(start, start + len(needle)):
+        label = support_label(pair.difference)
+        for start, end in answer_spans(summary, pair.answer):
+            for i in range(start, end):
                 if labels[i] is None or rank[label] > rank[labels[i]]:
                     labels[i] = label
-            start = lower.find(needle, start + 1)
     spans: list[tuple[str, str | None]] = []
     for ch, label in zip(summary, labels):
         if spans and spans[-1][1] == label:

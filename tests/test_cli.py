@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
+import stat
 import subprocess
 import sys
 import time
@@ -12,6 +14,7 @@ import time
 import pytest
 
 from quals.cli import main
+from quals.readers import read_rows
 
 FLAGS = ["--num-beams", "6", "--num-beam-groups", "6", "--min-new-tokens", "3", "--max-new-tokens", "10", "--quiet"]
 FACTS = [("alice", "paris"), ("bob", "rome"), ("carol", "berlin"), ("dave", "madrid"), ("erin", "london"), ("frank", "paris")]
@@ -58,6 +61,100 @@ def test_jsonl_csv_and_text_inputs_agree(trained_qagen_dir, tmp_path):
     records = [json.loads(line) for line in a.splitlines()]
     assert [r["index"] for r in records] == [0, 1, 2, 3]
     assert all(r["quals"] is not None and r["signature"].startswith("QUALS|") for r in records)
+
+
+def test_text_lines_end_only_at_newline(trained_qagen_dir, tmp_path):
+    # Separators that str.splitlines honours, inside lines: each row must stay one row, paired as written.
+    separators = ["\u2028", "\u2029\x85\x0c", "\x0b\x1c\x1d\x1e\r"]
+    rows = [{"source": r["source"].replace(" . ", f" .{sep} "), "summary": r["summary"].replace(" was", f"{sep} was")}
+            for r, sep in zip(_rows(3), separators)]
+    (tmp_path / "src.txt").write_bytes("".join(r["source"] + "\r\n" for r in rows).encode())  # CRLF
+    (tmp_path / "sum.txt").write_bytes("\n".join(r["summary"] for r in rows).encode())  # no final newline
+    read = read_rows(sources_path=str(tmp_path / "src.txt"), summaries_path=str(tmp_path / "sum.txt"))
+    assert read.sources == [r["source"] for r in rows] and read.summaries == [r["summary"] for r in rows]
+    _write_jsonl(tmp_path / "in.jsonl", rows)
+    assert main(_cmd(trained_qagen_dir, tmp_path / "in.jsonl", tmp_path / "a.jsonl")) == 0
+    assert main(["score", "--sources", str(tmp_path / "src.txt"), "--summaries", str(tmp_path / "sum.txt"),
+                 "--output", str(tmp_path / "b.jsonl"), "--model", trained_qagen_dir, *FLAGS]) == 0
+    records = [json.loads(line) for line in open(tmp_path / "b.jsonl", encoding="utf-8")]
+    assert [r["index"] for r in records] == [0, 1, 2]
+    assert (tmp_path / "b.jsonl").read_bytes() == (tmp_path / "a.jsonl").read_bytes()  # same rows, same pairing
+
+
+def test_output_that_is_an_input_or_no_regular_file_is_refused_before_the_model_loads(tmp_path, capsys):
+    _write_jsonl(tmp_path / "in.jsonl", _rows(2))
+    original = (tmp_path / "in.jsonl").read_bytes()
+    (tmp_path / "link.jsonl").symlink_to(tmp_path / "in.jsonl")
+    os.link(tmp_path / "in.jsonl", tmp_path / "hard.jsonl")
+    no_model = str(tmp_path / "no-model")  # loading it would fail: the checks must come first
+    for output in ("in.jsonl", "link.jsonl", "hard.jsonl"):
+        assert main(_cmd(no_model, tmp_path / "in.jsonl", tmp_path / output, ["--overwrite"])) == 2
+        assert f"error: --output {tmp_path / output} is the input file {tmp_path / 'in.jsonl'}; choose another --output" in capsys.readouterr().err
+    (tmp_path / "sum.txt").write_text("alice was born in paris .\n")
+    assert main(["score", "--sources", str(tmp_path / "sum.txt"), "--summaries", str(tmp_path / "sum.txt"),
+                 "--output", str(tmp_path / "sum.txt"), "--model", no_model, "--overwrite"]) == 2
+    assert "is the input file" in capsys.readouterr().err
+    os.mkfifo(tmp_path / "fifo")
+    (tmp_path / "folder").mkdir()
+    for output in (tmp_path / "fifo", tmp_path / "folder", os.devnull):
+        assert main(_cmd(no_model, tmp_path / "in.jsonl", output, ["--overwrite"])) == 2
+        assert f"error: --output {output} exists and is not a regular file; choose" in capsys.readouterr().err
+    assert (tmp_path / "in.jsonl").read_bytes() == original and (tmp_path / "hard.jsonl").read_bytes() == original
+    assert os.path.islink(tmp_path / "link.jsonl") and os.path.exists(os.devnull)
+    assert stat.S_ISFIFO(os.stat(tmp_path / "fifo").st_mode) and (tmp_path / "folder").is_dir()
+
+
+def test_second_run_on_one_output_is_refused_naming_the_lock(trained_qagen_dir, tmp_path):
+    # The first run reads its rows from a FIFO: it holds the lock until the test writes them.
+    os.mkfifo(tmp_path / "slow.jsonl")
+    _write_jsonl(tmp_path / "in.jsonl", _rows(3))
+    out, lock = tmp_path / "out.jsonl", tmp_path / "out.jsonl.lock"
+    first = _run(_cmd(trained_qagen_dir, tmp_path / "slow.jsonl", out))
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and not lock.exists() and first.poll() is None:
+            time.sleep(0.05)
+        assert lock.exists() and first.poll() is None
+        second = _run(_cmd(trained_qagen_dir, tmp_path / "in.jsonl", out), stderr=subprocess.PIPE, text=True)
+        assert second.wait(timeout=300) == 2
+        assert f"process {first.pid} on {socket.gethostname()} holds {lock}" in second.stderr.read()
+        fd = os.open(tmp_path / "slow.jsonl", os.O_WRONLY | os.O_NONBLOCK)  # the first run is reading it
+        os.write(fd, (tmp_path / "in.jsonl").read_bytes())
+        os.close(fd)
+        assert first.wait(timeout=300) == 0
+    finally:
+        if first.poll() is None:  # a failed check must not leave it waiting on the FIFO
+            first.kill()
+            first.wait()
+    assert out.read_text().count("\n") == 3 and not lock.exists()
+
+
+def test_lock_is_released_on_errors_and_a_stale_one_taken_over(trained_qagen_dir, tmp_path, capsys, caplog):
+    _write_jsonl(tmp_path / "in.jsonl", _rows(2))
+    out, lock = tmp_path / "out.jsonl", tmp_path / "out.jsonl.lock"
+    (tmp_path / "bad.jsonl").write_text('{"document": "x", "summary": "y"}\n')
+    assert main(_cmd(trained_qagen_dir, tmp_path / "bad.jsonl", out)) == 2
+    assert not lock.exists()
+    dead = subprocess.Popen([sys.executable, "-c", ""])
+    dead.wait()
+    lock.write_text(f"{dead.pid} {socket.gethostname()}\n")
+    assert main(_cmd(trained_qagen_dir, tmp_path / "in.jsonl", out)) == 0
+    assert f"{lock} was left by process {dead.pid}, which no longer runs; taking it over" in caplog.text
+    assert out.read_text().count("\n") == 2 and not lock.exists()
+    lock.write_text(f"{dead.pid} another-host\n")  # a process elsewhere cannot be checked: the lock stands
+    assert main(_cmd(trained_qagen_dir, tmp_path / "in.jsonl", out)) == 2
+    assert f"process {dead.pid} on another-host holds {lock}" in capsys.readouterr().err and lock.exists()
+
+
+def test_output_with_more_records_than_rows_is_refused(trained_qagen_dir, tmp_path, capsys):
+    _write_jsonl(tmp_path / "in.jsonl", _rows(2))
+    out = tmp_path / "out.jsonl"
+    assert main(_cmd(trained_qagen_dir, tmp_path / "in.jsonl", out)) == 0
+    out.write_text(out.read_text() * 2)  # what two runs appending to one output leave
+    assert main(_cmd(trained_qagen_dir, tmp_path / "in.jsonl", out)) == 2
+    assert f"{out} holds 4 records but the input has 2 rows" in capsys.readouterr().err
+    assert main(_cmd(trained_qagen_dir, tmp_path / "in.jsonl", out, ["--overwrite"])) == 0
+    assert out.read_text().count("\n") == 2
 
 
 def test_bad_rows_get_errors_and_never_cost_others_their_scores(trained_qagen_dir, tmp_path, capsys):
@@ -140,8 +237,10 @@ def test_resume_refuses_other_inputs(trained_qagen_dir, tmp_path, capsys):
     assert main(_cmd(trained_qagen_dir, tmp_path / "a.jsonl", tmp_path / "out.jsonl")) == 0
     assert main(_cmd(trained_qagen_dir, tmp_path / "b.jsonl", tmp_path / "out.jsonl")) == 2
     assert "--overwrite" in capsys.readouterr().err
+    os.link(tmp_path / "out.jsonl", tmp_path / "old.jsonl")  # a new file is renamed into place: no truncation in place
     assert main(_cmd(trained_qagen_dir, tmp_path / "b.jsonl", tmp_path / "out.jsonl", ["--overwrite"])) == 0
     assert (tmp_path / "out.jsonl").read_text().count("\n") == 3
+    assert (tmp_path / "old.jsonl").read_text().count("\n") == 2
 
 
 def test_two_processes_equal_one(trained_qagen_dir, tmp_path):

@@ -76,6 +76,15 @@ def test_highlight_marks_answer_spans_by_worst_support(space):
     assert "".join(text for text, _ in spans) == "Alice was born in Paris."
 
 
+def test_highlight_spans_are_found_on_the_original_text(space):
+    app, _ = space
+    pair = lambda answer, diff: type("P", (), {"answer": answer, "difference": diff})()  # noqa: E731
+    # "İ".lower() is two characters: spans found on a lower-cased copy would shift, or run past the end.
+    assert app.highlight("İzmir: the council met.", [pair("council", -2.0)]) == [
+        ("İzmir: the ", None), ("council", "unsupported"), (" met.", None)]
+    assert app.highlight("İİ Council", [pair("council", -0.1)]) == [("İİ ", None), ("Council", "supported")]
+
+
 def _chromium():
     binary, driver = shutil.which("chromium"), shutil.which("chromedriver")
     if not (binary and driver):
