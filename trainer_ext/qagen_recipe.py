@@ -7,6 +7,7 @@ newest checkpoint into the shipped folder: weights, tokenizer, ``qa_format.json`
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import logging
@@ -88,6 +89,7 @@ class QAGenRecipe(SquadRecipe):
     max_window: int = 160
     model_config: dict[str, Any] = field(default_factory=dict)  # base config overrides, e.g. {"hidden_dropout_prob": 0.2}
     negatives: dict[str, Any] | None = None  # NegativeConfig fields: kinds, ratio, weight (unlikelihood on answers)
+    layer_repeat: int = 1  # prefix-LM only: each base layer used this many times in a row (2: 12 layers from MiniLM-L6)
 
     def negative_config(self) -> NegativeConfig | None:
         """The validated ``negatives`` section, or None when the recipe trains on true pairs only."""
@@ -194,6 +196,8 @@ def train_qagen(recipe: QAGenRecipe, output_dir: str, resume: bool = True) -> Se
     tokenizer = AutoTokenizer.from_pretrained(base)
     fmt.validate(tokenizer)
     model = load_qagen_model(base, fmt, init_from_base=True, tokenizer=tokenizer, config_overrides=recipe.model_config)
+    if recipe.layer_repeat != 1:
+        repeat_layers(model, recipe.layer_repeat)
     train = _examples(recipe, recipe.train_files, tokenizer, fmt, recipe.max_train_examples, recipe.seed,
                       recipe.train_file_weights, negatives)
     dev = None
@@ -212,6 +216,20 @@ def train_qagen(recipe: QAGenRecipe, output_dir: str, resume: bool = True) -> Se
         model=model, args=args, train_dataset=train, eval_dataset=dev, data_collator=collator, processing_class=tokenizer,
     )
     return run_training(trainer, output_dir, resume)
+
+
+def repeat_layers(model: torch.nn.Module, times: int) -> None:
+    """Grow a deeper prefix-LM from a shallower one: each layer followed by ``times - 1`` copies of itself,
+    which then train apart (a cheap start for a 12-layer QAGen when only a 6-layer base is at hand)."""
+    from quals.prefix_lm import PrefixLMForQAGen
+
+    if not isinstance(model, PrefixLMForQAGen):
+        raise ValueError(f"layer_repeat applies to prefix-LM QAGens only, not {type(model).__name__}; remove it.")
+    if not isinstance(times, int) or times < 1:
+        raise ValueError(f"layer_repeat={times!r}: give a whole number >= 1.")
+    layers = model.bert.encoder.layer
+    model.bert.encoder.layer = torch.nn.ModuleList(copy.deepcopy(layer) for layer in layers for _ in range(times))
+    model.config.num_hidden_layers = len(model.bert.encoder.layer)
 
 
 def trainer_defaults(output_dir: str, has_dev: bool) -> dict[str, Any]:
