@@ -71,10 +71,14 @@ Returns:
     quals (`list` of `float` or None): QUALS per summary; None when no QA pair survived.
     mean_quals (`float` or None): mean over scored summaries.
     num_qa_pairs (`list` of `int`): kept pairs per summary.
+    skipped (`list` of `str` or None): why a summary has no score ("no pair survived the filter", "summary has
+        no words the model knows"); None where it has one.
     coverage (`float`): fraction of summaries with a score.
     signature (`str`): model (with a hash of its weights), settings and library versions.
     qa_pairs (`list` of `list` of `dict`): only with return_qa_pairs=True.
-    With metric="qags": qags, mean_qags, num_questions, coverage, signature (and questions).
+    With metric="qags": qags, mean_qags, num_questions, skipped, coverage, signature (and questions).
+    A setting of the wrong type or value (num_beams="4", length_penalty=float("nan")) is refused, naming it,
+    before any model loads.
 
 Examples:
     >>> quals_metric = evaluate.load(quals.metric_path())  # doctest: +SKIP
@@ -83,7 +87,7 @@ Examples:
     ...     sources=["The council approved a 14 million dollar plan to rebuild the bridge."],
     ... )  # doctest: +SKIP
     >>> sorted(results)  # doctest: +SKIP
-    ['coverage', 'mean_quals', 'num_qa_pairs', 'quals', 'signature']
+    ['coverage', 'mean_quals', 'num_qa_pairs', 'quals', 'signature', 'skipped']
 """
 
 
@@ -144,7 +148,9 @@ class Quals(evaluate.Metric):
         return "bundled" if self.config_name in (None, "default") else self.config_name
 
     def _scorer(self, settings):
-        """A scorer over a QAGen cached on the module: each checkpoint loads once per process."""
+        """A scorer over a QAGen cached on the module: each checkpoint loads once per process, its settings
+        checked first."""
+        quals.QualsScorer.check_settings(settings)
         device, dtype = settings.pop("device", None), settings.pop("dtype", None)
         key = (self._model_name(), device, str(dtype))
         if key not in _QAGENS:
@@ -160,6 +166,7 @@ class Quals(evaluate.Metric):
                     f"The config name {self.config_name!r} selects a QAGen, which metric='qags' does not use; load the "
                     "metric without it and pass qg_model=... and qa_model=... to compute()."
                 )
+            quals.QagsScorer.check_settings(settings)
             key = tuple(sorted(settings.items()))
             if key not in _QAGS_SCORERS:  # three models: load once per process and settings
                 _QAGS_SCORERS[key] = quals.QagsScorer(**settings)
@@ -172,6 +179,7 @@ class Quals(evaluate.Metric):
             metric: [getattr(r, metric) for r in results],
             f"mean_{metric}": summary[f"mean_{metric}"],
             scorer.count_name: [getattr(r, scorer.count_name) for r in results],
+            "skipped": [r.skipped for r in results],
             "coverage": summary["coverage"],
             "signature": scorer.signature(),
         }

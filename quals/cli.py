@@ -116,7 +116,7 @@ def _score(args: argparse.Namespace) -> int:
     """Check and claim the output (before any slow work: reading, loading the model), then score into it."""
     from .io_utils import check_output, output_lock
 
-    check_output(args.output, [p for p in (args.input, args.sources, args.summaries) if p])
+    check_output(args.output, [p for p in (args.input, args.sources, args.summaries) if p], resume=not args.overwrite)
     rank, world, barrier, device = distributed_context()
     try:
         with (output_lock(args.output) if rank == 0 else contextlib.nullcontext()):  # one lock per run, not per rank
@@ -155,11 +155,19 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def error_line(error: Exception) -> str:
+    """The message of ``error`` as one line; an OSError with a file (unwritable, missing, a full disk) names
+    the file first and what to check."""
+    if isinstance(error, OSError) and error.filename and error.strerror:
+        return f"{error.filename}: {error.strerror}; check the path, its permissions and the free disk space."
+    return " ".join(str(error).split())
+
+
 def user_error(prog: str, command: str, error: Exception) -> int:
-    """Print a bad-input error as one line and return exit status 2; QUALS_TRACEBACK=1 re-raises it instead."""
+    """Print a bad-input or file error as one line and return exit status 2; QUALS_TRACEBACK=1 re-raises it instead."""
     if os.environ.get("QUALS_TRACEBACK"):
         raise error
-    print(f"{prog} {command}: error: {error}", file=sys.stderr)
+    print(f"{prog} {command}: error: {error_line(error)}", file=sys.stderr)
     return 2
 
 
@@ -191,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError) as e:
+    except (ValueError, OSError) as e:  # bad input or settings; files that cannot be read or written
         return user_error("quals", args.command, e)
 
 

@@ -17,8 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .inputs import row_problem
-from .io_utils import atomic_write_text, replace_with_empty
+from .io_utils import atomic_write_text, naming, replace_with_empty
 from .readers import Rows
 
 
@@ -76,8 +75,9 @@ def keep_first_lines(path: str, n: int) -> None:
 
 
 def append_jsonl(path: str, records: list[dict[str, Any]]) -> None:
-    """Append records as JSON lines and fsync, so a completed call survives a kill."""
-    with open(path, "a", encoding="utf-8") as f:
+    """Append records as JSON lines and fsync, so a completed call survives a kill; a failed write (a full
+    disk) names ``path``."""
+    with naming(path), open(path, "a", encoding="utf-8") as f:
         f.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
         f.flush()
         os.fsync(f.fileno())
@@ -123,15 +123,16 @@ def refuse_extra_records(path: str, rows: int) -> None:
 
 
 def _score_rows(scorer: Any, rows: Rows, indices: list[int], with_pairs: bool) -> list[dict[str, Any]]:
-    """Records for ``indices``; a bad row gets an error record and never costs the others their scores."""
+    """Records for ``indices``; a bad row (as the scorer's ``row_problem`` finds them, its tokenizer included)
+    gets an error record and never costs the others their scores."""
     records: dict[int, dict[str, Any]] = {}
 
     def failed(i: int, error: str) -> dict[str, Any]:
-        return {"index": i, scorer.metric_name: None, scorer.count_name: 0, "error": error}
+        return {"index": i, scorer.metric_name: None, scorer.count_name: 0, "skipped": None, "error": error}
 
     good = []
     for i in indices:
-        problem = row_problem("sources", i, rows.sources[i]) or row_problem("summaries", i, rows.summaries[i])
+        problem = scorer.row_problem("sources", i, rows.sources[i]) or scorer.row_problem("summaries", i, rows.summaries[i])
         if problem:
             records[i] = failed(i, problem)
         else:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
+
+Problem = Callable[[str, int, Any], str | None]  # (argument name, row, value) -> why it cannot be scored, or None
 
 
 class InputError(ValueError):
@@ -19,8 +21,39 @@ def row_problem(name: str, index: int, value: Any) -> str | None:
     return None
 
 
-def validate_pairs(sources: Sequence[Any], summaries: Sequence[Any], names: tuple[str, str] = ("sources", "summaries")) -> None:
-    """Raise InputError unless ``sources`` and ``summaries`` are equally long lists of non-empty strings.
+def split_specials(tokenizer: Any) -> dict[str, bool]:
+    """The tokenizer keyword that reads a literal "[SEP]" or "</s>" in a text as text rather than as a control
+    token (``split_special_tokens=True``), where the tokenizer has it."""
+    return {"split_special_tokens": True} if hasattr(tokenizer, "split_special_tokens") else {}
+
+
+def token_problem(name: str, index: int, text: str, tokenizer: Any) -> str | None:
+    """Why ``text`` gives ``tokenizer`` nothing to read (no token at all, or unknown tokens only), or None:
+    such a text would be scored as an empty one, or from unknown-token answers."""
+    ids = tokenizer(text, add_special_tokens=False, **split_specials(tokenizer))["input_ids"]
+    if not ids:
+        return (f"{name}[{index}] has no text the model reads (only control, zero-width or combining characters); "
+                "QUALS needs text on both sides (drop the row).")
+    if set(ids) == {tokenizer.unk_token_id}:
+        return (f"{name}[{index}] has no character the model knows (it reads as {tokenizer.unk_token} only); pass "
+                "text in a script the model reads, or drop the row.")
+    return None
+
+
+def text_problem(name: str, index: int, value: Any, tokenizers: Sequence[Any]) -> str | None:
+    """``row_problem``, then ``token_problem`` under each tokenizer of a scorer's models."""
+    problem = row_problem(name, index, value)
+    for tokenizer in tokenizers:
+        problem = problem or token_problem(name, index, value, tokenizer)
+    return problem
+
+
+def validate_pairs(
+    sources: Sequence[Any], summaries: Sequence[Any], names: tuple[str, str] = ("sources", "summaries"),
+    problem: Problem = row_problem,
+) -> None:
+    """Raise InputError unless ``sources`` and ``summaries`` are equally long lists of rows without a ``problem``
+    (by default: non-empty strings; a scorer's ``row_problem`` also asks its tokenizer).
 
     ``names`` are the caller's argument names, used in the messages (the metric calls summaries
     ``predictions``).
@@ -35,7 +68,7 @@ def validate_pairs(sources: Sequence[Any], summaries: Sequence[Any], names: tupl
             "summary (repeat a document for each of its summaries)."
         )
     problems = [
-        p for name, rows in ((source_name, sources), (summary_name, summaries)) for i, v in enumerate(rows) if (p := row_problem(name, i, v))
+        p for name, rows in ((source_name, sources), (summary_name, summaries)) for i, v in enumerate(rows) if (p := problem(name, i, v))
     ]
     if problems:
         more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""

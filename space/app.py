@@ -23,7 +23,9 @@ SETTINGS: dict[str, Any] = json.loads(os.environ.get("QUALS_SETTINGS", "{}"))
 MAX_DOCUMENT_CHARS = 12_000
 MAX_SUMMARY_CHARS = 1_500
 MAX_SUMMARIES = 4
-TABLE_COLUMNS = ["summary", "question", "answer", "log p | summary", "log p | source", "difference"]
+TABLE_COLUMNS = ["summary", "question", "answer", "given the summary", "given the document", "difference"]
+# Fixed shares of the page, text wrapped: sized by their content, long questions pushed the last columns out of view.
+TABLE_WIDTHS = ["9%", "37%", "18%", "12%", "12%", "12%"]
 SUPPORT_COLORS = {"supported": "#2e7d32", "weak": "#f9a825", "unsupported": "#c62828"}
 
 
@@ -52,9 +54,10 @@ def reading(score: float | None) -> str:
 
 
 def parse_inputs(document: str, summaries_text: str) -> tuple[str, list[str]]:
-    """Validate the two boxes; one summary per non-empty line. Raises gr.Error with the limit broken."""
+    """Validate the two boxes; one summary per non-empty line, lines ended by "\\n" only (a pasted U+2028 or
+    form feed stays inside its summary, as in ``quals.readers.read_lines``). Raises gr.Error with the limit broken."""
     document = (document or "").strip()
-    summaries = [s.strip() for s in (summaries_text or "").splitlines() if s.strip()]
+    summaries = [s.strip() for s in (summaries_text or "").split("\n") if s.strip()]
     if not document:
         raise gr.Error("Paste the source document in the first box.")
     if not summaries:
@@ -96,22 +99,35 @@ def highlight(summary: str, pairs: list[quals.QAPairResult]) -> list[tuple[str, 
 
 
 EMPTY_PAIR: dict[str, list] = {"tokens": [], "token_logprobs_summary": [], "token_logprobs_source": []}
+SERIES = {"summary": "#4c78a8", "document": "#f58518"}
 
 
 def pair_key(k: int, pair: quals.QAPairResult) -> str:
     return f"S{k} | {pair.question} -> {pair.answer}"
 
 
+def readable_tokens(tokens: list[str], fmt: quals.QAFormat) -> list[str]:
+    """The pair's token strings with the QAGen's separator and end tokens named in words, for the chart's axis."""
+    names = {fmt.separator_token: "answer:", fmt.eos_token: "end"}
+    return [names.get(token, token) for token in tokens]
+
+
 def token_frame(pair: dict[str, Any]) -> pd.DataFrame:
-    """Per-token probabilities of one QA pair given the summary and given the source, for the chart."""
+    """Per-token probabilities of one QA pair given the summary and given the document, for the chart."""
     import math
 
     rows = []
     for i, token in enumerate(pair["tokens"]):
         label = f"{i:02d} {token}"
         rows.append({"token": label, "probability": math.exp(pair["token_logprobs_summary"][i]), "given": "summary"})
-        rows.append({"token": label, "probability": math.exp(pair["token_logprobs_source"][i]), "given": "source"})
+        rows.append({"token": label, "probability": math.exp(pair["token_logprobs_source"][i]), "given": "document"})
     return pd.DataFrame(rows, columns=["token", "probability", "given"])
+
+
+def blank_chart() -> pd.DataFrame:
+    """A chart value with no points but both series: Gradio fixes the legend's entries from the first value it
+    renders, so an empty first value would leave the legend without swatches after every update."""
+    return pd.DataFrame({"token": ["", ""], "probability": [float("nan")] * 2, "given": list(SERIES)})
 
 
 def score(document: str, summaries_text: str):
@@ -130,7 +146,8 @@ def score(document: str, summaries_text: str):
     lines.append(f"\n<sub>{scorer.signature()}</sub>")
     pairs.sort(key=lambda kp: kp[1].difference)  # least supported by the source first
     table = [[k, p.question, p.answer, round(p.logprob_summary, 3), round(p.logprob_source, 3), round(p.difference, 3)] for k, p in pairs]
-    state = {pair_key(k, p): {**p.__dict__, "difference": p.difference} for k, p in pairs}
+    fmt = scorer.qagen.format
+    state = {pair_key(k, p): {**p.__dict__, "tokens": readable_tokens(p.tokens, fmt), "difference": p.difference} for k, p in pairs}
     choices = list(state)
     first = choices[0] if choices else None
     frame = pd.DataFrame(table, columns=TABLE_COLUMNS)
@@ -156,19 +173,27 @@ def build_demo() -> gr.Blocks:
             document = gr.Textbox(label="Document", lines=12, max_lines=24, elem_id="document")
             summaries = gr.Textbox(label="Summaries (one per line)", lines=12, max_lines=24, elem_id="summaries")
         button = gr.Button("Score", variant="primary", elem_id="score")
+        examples_slot = gr.Column()  # filled below, once the outputs exist: above the empty output panels
         report = gr.Markdown(elem_id="report")
         spans = gr.HighlightedText(label="Answers in the summary, by support", color_map=SUPPORT_COLORS, elem_id="highlights")
-        table = gr.Dataframe(headers=TABLE_COLUMNS, label="QA pairs, least supported first", interactive=False, elem_id="pairs")
+        table = gr.Dataframe(headers=TABLE_COLUMNS, label="QA pairs, least supported first; mean log-probability per "
+                             "token given the summary and given the document, and their difference",
+                             interactive=False, wrap=True, column_widths=TABLE_WIDTHS, elem_id="pairs")
         with gr.Row():
             pick = gr.Dropdown(label="QA pair", choices=[], elem_id="pick")
-        chart = gr.LinePlot(x="token", y="probability", color="given", color_map={"summary": "#4c78a8", "source": "#f58518"},
-                            label="Per-token probability of the selected pair: blue given the summary, orange given the document",
-                            elem_id="chart", x_label_angle=-45, height=320, y_lim=[0, 1])
+        chart = gr.LinePlot(blank_chart(), x="token", y="probability", color="given", color_map=SERIES, color_title="given the",
+                            label="Per-token probability of the selected pair", elem_id="chart", x_label_angle=-45,
+                            y_lim=[0, 1])
         state = gr.State({})
         outputs = [report, table, spans, pick, chart, state]
         button.click(score, inputs=[document, summaries], outputs=outputs, api_name="score")
         pick.change(select_pair, inputs=[pick, state], outputs=chart, api_name=False)
-        gr.Examples(examples, inputs=[document, summaries], outputs=outputs, fn=score, cache_examples=True, cache_mode="lazy")
+        with examples_slot:
+            # Run on click, not cached: Gradio's example cache cannot replay this output (its lazy mode fails
+            # rebuilding the Dropdown from our update, and a cached gr.State comes back empty).
+            gr.Examples(examples, inputs=[document, summaries], outputs=outputs, fn=score, run_on_click=True,
+                        cache_examples=False, label="Examples: a faithful summary and its altered twin; click one to score it",
+                        elem_id="examples")
     demo.queue(default_concurrency_limit=1, max_size=64)
     return demo
 

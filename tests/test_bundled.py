@@ -26,6 +26,19 @@ def test_bundled_model_loads_offline_with_its_format_and_card(bundled):
     assert "CC BY-SA 4.0" in card and "Apache-2.0" in card and "quals-train qagen" in card
 
 
+def test_literal_special_tokens_are_plain_text_for_the_bundled_tokenizer(bundled):
+    (ids,) = bundled.tokenize(["the [SEP] council [CLS] met [MASK]"])
+    assert bundled.token_strings(ids) == ["the", "[", "sep", "]", "council", "[", "cl", "##s", "]", "met", "[", "mask", "]"]
+    plain = bundled.tokenize(["The council approved a 14 million dollar plan."])
+    assert plain == bundled.tokenizer(["The council approved a 14 million dollar plan."], add_special_tokens=False)["input_ids"]
+
+
+def test_text_in_other_scripts_is_scored_or_says_why_not(bundled):
+    source = "The council approved a 14 million dollar plan to rebuild the bridge."
+    results = quals.QualsScorer(bundled, num_beams=8, num_beam_groups=8).score([source] * 2, ["وافق المجلس على الخطة", "議会は計画を承認した"])
+    assert all((r.quals is None) == (r.skipped == "no pair survived the filter") for r in results)
+
+
 @pytest.fixture(scope="module")
 def demo_results(bundled):
     examples = load_examples()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import shutil
 import signal
 import socket
 import stat
@@ -104,6 +106,50 @@ def test_output_that_is_an_input_or_no_regular_file_is_refused_before_the_model_
     assert stat.S_ISFIFO(os.stat(tmp_path / "fifo").st_mode) and (tmp_path / "folder").is_dir()
 
 
+def test_unwritable_outputs_are_refused_before_the_model_loads(tmp_path, capsys, monkeypatch):
+    _write_jsonl(tmp_path / "in.jsonl", _rows(2))
+    no_model = str(tmp_path / "no-model")  # loading it would fail: the checks must come first
+    (tmp_path / "file.txt").write_text("a file\n")
+    assert main(_cmd(no_model, tmp_path / "in.jsonl", tmp_path / "file.txt" / "sub" / "out.jsonl")) == 2
+    assert f"error: --output {tmp_path}/file.txt/sub/out.jsonl: {tmp_path / 'file.txt'} is a file, not a folder" in capsys.readouterr().err
+    (tmp_path / "locked").mkdir()
+    (tmp_path / "old.jsonl").write_text("")
+    real_access = os.access  # root may write anywhere: the test tells the check what a user's chmod would
+    denied = {str(tmp_path / "locked"): os.W_OK | os.X_OK, str(tmp_path / "old.jsonl"): os.W_OK}
+    monkeypatch.setattr(os, "access", lambda path, mode: mode != denied.get(str(path)) and real_access(path, mode))
+    assert main(_cmd(no_model, tmp_path / "in.jsonl", tmp_path / "locked" / "new" / "out.jsonl")) == 2
+    assert f"the folder {tmp_path / 'locked'} is not writable; make it writable, or choose another --output" in capsys.readouterr().err
+    assert not (tmp_path / "locked" / "new").exists()
+    assert main(_cmd(no_model, tmp_path / "in.jsonl", tmp_path / "old.jsonl")) == 2
+    assert (f"error: --output {tmp_path / 'old.jsonl'} is read-only and this run would append to it; make it writable "
+            f"(chmod u+w {tmp_path / 'old.jsonl'}), pass --overwrite") in capsys.readouterr().err
+    assert main(_cmd(no_model, tmp_path / "in.jsonl", tmp_path / "new" / "deeper" / "out.jsonl")) == 2  # folders are made
+    assert "model=" in capsys.readouterr().err and (tmp_path / "new" / "deeper").is_dir()
+
+
+def test_a_full_disk_and_a_pickle_only_model_are_one_line_errors(trained_qagen_dir, tmp_path, capsys, monkeypatch):
+    _write_jsonl(tmp_path / "in.jsonl", _rows(2))
+    out = tmp_path / "out.jsonl"
+    real_fsync = os.fsync
+
+    def full_disk(fd):
+        if os.readlink(f"/proc/self/fd/{fd}") == str(out):  # only the results: the run gets that far
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", full_disk)
+    assert main(_cmd(trained_qagen_dir, tmp_path / "in.jsonl", out)) == 2
+    err = capsys.readouterr().err
+    assert f"quals score: error: {out}: No space left on device; check the path, its permissions and the free disk space." in err
+    assert "Traceback" not in err and not (tmp_path / "out.jsonl.lock").exists()
+    monkeypatch.setattr(os, "fsync", real_fsync)
+    pickled = tmp_path / "pickled"
+    shutil.copytree(trained_qagen_dir, pickled)
+    os.replace(pickled / "model.safetensors", pickled / "pytorch_model.bin")  # never unpickled: refused first
+    assert main(_cmd(str(pickled), tmp_path / "in.jsonl", tmp_path / "p.jsonl")) == 2
+    assert f"error: model='{pickled}': {pickled} holds only pickle weights (pytorch_model.bin)" in capsys.readouterr().err
+
+
 def test_second_run_on_one_output_is_refused_naming_the_lock(trained_qagen_dir, tmp_path):
     # The first run reads its rows from a FIFO: it holds the lock until the test writes them.
     os.mkfifo(tmp_path / "slow.jsonl")
@@ -168,6 +214,39 @@ def test_bad_rows_get_errors_and_never_cost_others_their_scores(trained_qagen_di
     assert "sources[2] is int" in records[2]["error"]
     assert all(records[i]["quals"] is not None and records[i]["error"] is None for i in (0, 3, 4))
     assert "coverage 0.600 (3/5 scored, 0 without QA pairs, 2 errors)" in capsys.readouterr().err
+
+
+def test_rows_without_readable_text_get_errors_and_rows_without_words_a_reason(trained_qagen_dir, tmp_path, capsys):
+    rows = _rows(2)
+    rows.insert(1, {"source": rows[0]["source"], "summary": "🎉🎉"})
+    rows.insert(2, {"source": "\u200b\u200d", "summary": "alice was born in paris ."})
+    rows.append({"source": rows[0]["source"], "summary": ". ?"})
+    _write_jsonl(tmp_path / "in.jsonl", rows)
+    assert main(_cmd(trained_qagen_dir, tmp_path / "in.jsonl", tmp_path / "out.jsonl")) == 0
+    records = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert "summaries[1] has no character the model knows" in records[1]["error"]
+    assert "sources[2] has no text the model reads" in records[2]["error"]
+    assert records[4]["quals"] is None and records[4]["skipped"] == "summary has no words the model knows"
+    assert all(records[i]["quals"] is not None and records[i]["skipped"] is None for i in (0, 3))
+    assert "coverage 0.400 (2/5 scored, 1 without QA pairs, 2 errors)" in capsys.readouterr().err
+
+
+def test_input_files_in_other_encodings_or_shapes_are_named(tmp_path, capsys):
+    no_model = str(tmp_path / "no-model")  # every problem below is found before the model would load
+    (tmp_path / "src.txt").write_text("alice was born in paris .\nbob was born in rome .\n")
+    (tmp_path / "sum.txt").write_bytes("alice was born in paris .\nbob was born in méxico .\n".encode("latin-1"))
+    assert main(["score", "--sources", str(tmp_path / "src.txt"), "--summaries", str(tmp_path / "sum.txt"),
+                 "--output", str(tmp_path / "out.jsonl"), "--model", no_model]) == 2
+    assert (f"error: {tmp_path / 'sum.txt'}:2: byte 0xe9 is not UTF-8 (the file has another encoding, such as Latin-1); "
+            f"save it as UTF-8, e.g. iconv -f latin1 -t utf-8 {tmp_path / 'sum.txt'} > utf8-sum.txt") in capsys.readouterr().err
+    (tmp_path / "short.csv").write_text("source,summary\nalice was born in paris .,alice was born in paris .\nbob was born in rome .\n")
+    assert main(_cmd(no_model, tmp_path / "short.csv", tmp_path / "out.jsonl")) == 2
+    assert "short.csv:3: the row is missing the column 'summary' (it has fewer fields than the header" in capsys.readouterr().err
+    (tmp_path / "rows.json").write_text(json.dumps(_rows(2), indent=2))
+    assert main(_cmd(no_model, tmp_path / "rows.json", tmp_path / "out.jsonl")) == 2
+    assert f"rows.json holds a JSON array; --input takes JSON Lines, one object per line: convert it (jq -c '.[]'" in capsys.readouterr().err
+    (tmp_path / "bom.jsonl").write_text("\ufeff" + json.dumps(_rows(1)[0]) + "\n", encoding="utf-8")
+    assert read_rows(str(tmp_path / "bom.jsonl")).sources == [_rows(1)[0]["source"]]  # accepted, as CSV accepts it
 
 
 def test_missing_column_is_a_clear_error(trained_qagen_dir, tmp_path, capsys):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 
@@ -40,8 +41,9 @@ def test_three_load_forms_give_the_same_scores(trained_qagen_dir, offline_home, 
     outputs = [m.compute(predictions=SUMMARIES, sources=[SOURCE, SOURCE], **SETTINGS) for m in modules]
     expected = quals.QualsScorer(trained_qagen_dir, **SETTINGS).score([SOURCE, SOURCE], SUMMARIES)
     for out in outputs:
-        assert sorted(out) == ["coverage", "mean_quals", "num_qa_pairs", "quals", "signature"]
+        assert sorted(out) == ["coverage", "mean_quals", "num_qa_pairs", "quals", "signature", "skipped"]
         assert out["quals"] == pytest.approx([r.quals for r in expected])
+        assert out["skipped"] == [None, None]
         assert out["num_qa_pairs"] == [r.num_qa_pairs for r in expected]
         assert out["coverage"] == 1.0
         assert out["mean_quals"] == pytest.approx(sum(out["quals"]) / 2)
@@ -90,6 +92,26 @@ def test_metric_computes_qags_too(trained_qg_dir, trained_qa_dir, offline_home, 
     assert out["qags"] == [r.qags for r in expected] and out["qags"][0] > out["qags"][1]
     assert out["num_questions"] == [2, 2] and out["mean_qags"] == pytest.approx(sum(out["qags"]) / 2)
     assert out["signature"].startswith("QAGS|") and out["questions"][1][0]["candidate"] == "Alice"
+
+
+def test_metric_names_bad_settings_before_any_model_loads_and_says_why_a_row_has_no_score(trained_qagen_dir, offline_home):
+    import evaluate
+
+    missing = evaluate.load(os.path.join(REPO, "quals_metric.py"), str(offline_home / "no-model"), keep_in_memory=True)
+    for setting, error, message in [
+        ({"num_beams": "abc"}, TypeError, "num_beams='abc' is str; use an integer >= 1."),
+        ({"batch_size": 2.5}, TypeError, "batch_size=2.5 is float; use an integer >= 1."),
+        ({"length_penalty": float("nan")}, ValueError, "length_penalty=nan: use a finite number."),
+        ({"num_beamz": 4}, TypeError, "num_beamz= is not a QualsScorer setting; the settings are ['model',"),
+    ]:  # the same messages as QualsScorer's, before the (missing) QAGen would load
+        with pytest.raises(error, match=re.escape(message)):
+            missing.compute(predictions=SUMMARIES, sources=[SOURCE, SOURCE], **{**SETTINGS, **setting})
+    default = evaluate.load(os.path.join(REPO, "quals_metric.py"), keep_in_memory=True)
+    with pytest.raises(TypeError, match=re.escape("max_questions=None is NoneType; use an integer >= 1.")):
+        default.compute(predictions=SUMMARIES, sources=[SOURCE, SOURCE], metric="qags", qg_model="./no-qg", max_questions=None)
+    metric = evaluate.load(os.path.join(REPO, "quals_metric.py"), trained_qagen_dir, keep_in_memory=True)
+    out = metric.compute(predictions=[SUMMARIES[0], ". ?"], sources=[SOURCE, SOURCE], **SETTINGS)
+    assert out["quals"][1] is None and out["skipped"] == [None, "summary has no words the model knows"]
 
 
 def test_metric_checks_every_row_and_rejects_a_qagen_name_with_qags(trained_qagen_dir, offline_home, monkeypatch):

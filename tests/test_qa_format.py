@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 
 import pytest
 import torch
@@ -49,6 +50,25 @@ def test_unknown_and_missing_fields_are_named(tmp_path):
     (tmp_path / "qa_format.json").write_text(json.dumps(data))
     with pytest.raises(QAFormatError, match=r"missing field\(s\) \['eos_token'\]"):
         QAFormat.load(str(tmp_path))
+
+
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        (json.dumps({**TINY_FORMAT.to_dict(), "max_source_length": "448"}).encode(), 'max_source_length must be an integer, got "448"'),
+        (json.dumps({**TINY_FORMAT.to_dict(), "max_target_length": True}).encode(), "max_target_length must be an integer, got true"),
+        (json.dumps({**TINY_FORMAT.to_dict(), "separator_token": None}).encode(), "separator_token must be a string, got null"),
+        (json.dumps({**TINY_FORMAT.to_dict(), "source_bos_token": 5}).encode(), "source_bos_token must be a string or null, got 5"),
+        (json.dumps([TINY_FORMAT.to_dict()]).encode(), "expected a JSON object of fields, got list"),
+        ('{"description": "caf\u00e9"}'.encode("latin-1"), "is not UTF-8 text (invalid continuation byte at byte 20); save it as UTF-8"),
+    ],
+)
+def test_a_malformed_file_is_one_error_naming_the_file_and_the_field(tmp_path, content, message):
+    path = tmp_path / "qa_format.json"
+    path.write_bytes(content)
+    with pytest.raises(QAFormatError, match=re.escape(message)) as caught:
+        QAFormat.load(str(tmp_path))
+    assert str(caught.value).startswith(str(path))
 
 
 def test_out_of_memory_halves_the_batch(tmp_path):

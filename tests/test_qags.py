@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 
 import pytest
 from transformers import BertModel
 
 from facts import fact_rows
-from quals import QagsScorer
+from quals import InputError, QagsScorer
 from quals.qags import QuestionAnswerer, QuestionGenerator, RuleCandidates, SpacyCandidates, answer_f1, normalize_answer
 from tiny import tiny_bert_config, tiny_tokenizer
 from trainer_ext.qa_recipe import QARecipe, export_qa, train_qa
@@ -111,6 +113,42 @@ def test_questions_whose_summary_answer_misses_the_candidate_are_dropped(scorer)
 def test_summary_without_candidates_has_no_score(scorer):
     (result,) = scorer.score(["Alice was born in Paris."], ["it was born in it."])
     assert result.qags is None and result.num_questions == 0
+    assert result.skipped == result.to_dict()["skipped"] == "no answer candidate in the summary"
+
+
+def test_results_say_why_no_question_survived(scorer):
+    scorer.extractor = FixedCandidates([["born"], ["Madrid"]])
+    try:
+        dropped, kept = scorer.score(["Carol was born in Madrid."] * 2, ["Carol was born in Madrid."] * 2)
+    finally:
+        scorer.extractor = RuleCandidates()
+    assert (dropped.qags, dropped.num_questions, dropped.skipped) == (None, 0, "no question survived the filter")
+    assert kept.qags == 1.0 and kept.skipped is None
+
+
+def test_text_the_models_cannot_read_is_refused_like_empty_text(scorer):
+    with pytest.raises(InputError, match=r"sources\[0\] has no text the model reads \(only control, zero-width"):
+        scorer.score(["\u200b\x01"], ["Alice was born in Paris."])
+
+
+@pytest.mark.parametrize(
+    "setting,error,message",
+    [
+        ({"num_beams": "4"}, TypeError, "num_beams='4' is str; use an integer >= 1."),
+        ({"max_questions": 2.0}, TypeError, "max_questions=2.0 is float; use an integer >= 1."),
+        ({"batch_size": True}, TypeError, "batch_size=True is bool; use an integer >= 1."),
+        ({"match_f1": math.nan}, ValueError, "match_f1=nan: use a finite number > 0.0 and <= 1.0."),
+        ({"match_f1": 0}, ValueError, "match_f1=0: use a finite number > 0.0 and <= 1.0."),
+        ({"qa_stride": -1}, ValueError, "qa_stride=-1: use an integer >= 0."),
+        ({"qg_model": None}, TypeError, "qg_model=None: pass a question generator's folder, a Hub id, 'bundled-qg'"),
+        ({"qa_model": ""}, ValueError, "qa_model='': pass a question-answering folder, a Hub id or 'bundled-qa'."),
+        ({"extractor": None}, TypeError, "extractor=None: use 'rules', a spaCy pipeline name or folder, or an object"),
+    ],
+)
+def test_settings_of_the_wrong_type_or_value_are_named_before_any_model_loads(tmp_path, setting, error, message):
+    missing = {"qg_model": str(tmp_path / "no-qg"), "qa_model": str(tmp_path / "no-qa"), "extractor": "rules"}
+    with pytest.raises(error, match=re.escape(message)):  # reaching a model would raise FileNotFoundError instead
+        QagsScorer(**{**missing, **setting})
 
 
 def test_a_qagen_checkpoint_is_refused_as_question_generator(trained_qagen_dir, trained_qa_dir):

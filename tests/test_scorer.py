@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import re
+import shutil
 
 import pytest
 
@@ -70,6 +72,7 @@ def test_no_pair_gives_none_and_corpus_mean_skips_it(tiny_qagen_dir):
     random_model = quals.QualsScorer(tiny_qagen_dir, num_beams=4, num_beam_groups=4, min_new_tokens=2, max_new_tokens=6)
     results = random_model.score([SOURCE], ["alice was born in paris ."])
     assert results[0].quals is None and results[0].num_qa_pairs == 0
+    assert results[0].skipped == results[0].to_dict()["skipped"] == "no pair survived the filter"
     fake = [quals.QualsResult(-1.0, 2, "s"), quals.QualsResult(None, 0, "s"), quals.QualsResult(-3.0, 1, "s")]
     assert quals.corpus_summary(fake) == {"mean_quals": -2.0, "coverage": pytest.approx(2 / 3), "num_scored": 2, "num_skipped": 1}
 
@@ -115,11 +118,27 @@ def test_windows_find_a_fact_that_only_a_later_window_holds(trained_qagen_dir, s
 
 
 def test_duplicates_score_alike_and_unicode_or_foreign_text_gives_a_finite_score_or_none(scorer):
-    rows = ["alice was born in paris .", "alice was born in paris .", "alíce wäs born in pärïs ☃ .", "アリスはパリで生まれた"]
+    rows = ["alice was born in paris .", "alice was born in paris .", "alíce wäs born in pärïs ☃ .", "アリス was born in パリ ."]
     results = scorer.score([SOURCE] * 4, rows)
     assert results[0].quals is not None and results[0].quals == results[1].quals  # duplicates: both kept and scored
-    # Outside the tiny vocabulary a summary may yield no kept pair (None), but never a crash or a non-finite score.
-    assert all(r.quals is None or math.isfinite(r.quals) for r in results[2:])
+    # Outside the tiny vocabulary a summary may yield no kept pair (None, with the reason), but never a crash or a
+    # non-finite score.
+    assert all(math.isfinite(r.quals) if r.skipped is None else r.quals is None for r in results[2:])
+
+
+def test_results_say_why_they_have_no_score(scorer):
+    scored, punctuation, unknown_and_dot = scorer.score([SOURCE] * 3, ["alice was born in paris .", ". , ?", "🎉 ."])
+    assert scored.quals is not None and scored.skipped is None and scored.to_dict()["skipped"] is None
+    for result in (punctuation, unknown_and_dot):  # nothing to ask about: no pair from "." or an [UNK] answer
+        assert (result.quals, result.num_qa_pairs, result.skipped) == (None, 0, "summary has no words the model knows")
+
+
+def test_literal_special_tokens_in_a_text_are_plain_text(scorer):
+    qagen = scorer.qagen
+    (ids,) = qagen.tokenize(["alice [SEP] was [CLS] born [PAD]"])
+    assert not {qagen.ids.eos, qagen.ids.decoder_start, qagen.ids.pad} & set(ids)  # [SEP], [CLS], [PAD] are text
+    assert qagen.token_strings(ids) == ["alice", "[UNK]", "[UNK]", "[UNK]", "was", "[UNK]", "[UNK]", "[UNK]", "born",
+                                        "[UNK]", "[UNK]", "[UNK]"]  # "[", "sep", "]"...: words of no tiny vocabulary
 
 
 @pytest.mark.parametrize(
@@ -130,6 +149,12 @@ def test_duplicates_score_alike_and_unicode_or_foreign_text_gives_a_finite_score
         ([SOURCE], [None], r"summaries\[0\] is NoneType"),
         ([SOURCE, "  "], ["x", "y"], r"sources\[1\] is empty or whitespace-only"),
         ([SOURCE], [""], r"summaries\[0\] is empty"),
+        # Texts that tokenize to nothing, or to unknown tokens only, are refused as empty text is.
+        (["\u200b\u2060\x01\u0301", SOURCE], ["alice was born in paris ."] * 2,
+         r"sources\[0\] has no text the model reads \(only control, zero-width or combining characters\)"),
+        ([SOURCE, SOURCE], ["alice was born in paris .", "🎉🎉"],
+         r"summaries\[1\] has no character the model knows \(it reads as \[UNK\] only\); pass text in a script"),
+        ([SOURCE], ["アリスはパリで生まれた"], r"summaries\[0\] has no character the model knows"),
     ],
 )
 def test_bad_input_is_rejected_with_row_and_fix(scorer, sources, summaries, message):
@@ -149,6 +174,38 @@ def test_bad_settings_are_rejected(trained_qagen_dir):
         quals.QualsScorer(trained_qagen_dir, max_new_tokens=12, max_source_length=97)  # not lowered silently
 
 
+@pytest.mark.parametrize(
+    "setting,error,message",
+    [
+        ({"num_beams": "abc"}, TypeError, "num_beams='abc' is str; use an integer >= 1."),
+        ({"num_beams": None}, TypeError, "num_beams=None is NoneType; use an integer >= 1."),
+        ({"num_beams": 4.0}, TypeError, "num_beams=4.0 is float; use an integer >= 1."),
+        ({"num_beam_groups": True}, TypeError, "num_beam_groups=True is bool; use an integer >= 1."),
+        ({"max_qa_pairs": "3"}, TypeError, "max_qa_pairs='3' is str; use an integer >= 1."),
+        ({"model": None}, TypeError, "model=None: pass a QAGen folder, a Hub id, 'bundled' or a loaded quals.QAGen."),
+        ({"batch_size": 2.5}, TypeError, "batch_size=2.5 is float; use an integer >= 1."),
+        ({"batch_size": 0}, ValueError, "batch_size=0: use an integer >= 1."),
+        ({"diversity_penalty": math.nan}, ValueError, "diversity_penalty=nan: use a finite number >= 0.0."),
+        ({"length_penalty": math.nan}, ValueError, "length_penalty=nan: use a finite number."),
+        ({"length_penalty": -math.inf}, ValueError, "length_penalty=-inf: use a finite number."),
+        ({"max_source_length": "448"}, TypeError, "max_source_length='448' is str; use an integer >= 8, or None."),
+        ({"long_source": None}, ValueError, "long_source=None: use one of ('windows', 'truncate')."),
+    ],
+)
+def test_settings_of_the_wrong_type_or_value_are_named_before_the_model_loads(tmp_path, setting, error, message):
+    # The model folder does not exist: reaching it would raise FileNotFoundError instead.
+    with pytest.raises(error, match=re.escape(message)):
+        quals.QualsScorer(**{"model": str(tmp_path / "no-model"), **setting})
+
+
+def test_integers_of_any_integral_type_are_settings(trained_qagen_dir):
+    import numpy as np
+
+    (result,) = quals.QualsScorer(trained_qagen_dir, **{**SETTINGS, "num_beams": np.int64(4), "num_beam_groups": 4}).score(
+        [SOURCE], ["alice was born in paris ."])
+    assert "beams:4|" in result.signature and (result.quals is None or math.isfinite(result.quals))
+
+
 def test_missing_folders_and_unusable_devices_are_named(trained_qagen_dir, tmp_path, monkeypatch):
     for name in (str(tmp_path / "no-such-qagen"), "./no-such-qagen", "runs/2026/qagen"):
         with pytest.raises(FileNotFoundError, match=re.escape(f"model='{name}': not a folder")):  # not a Hub lookup
@@ -163,6 +220,26 @@ def test_missing_folders_and_unusable_devices_are_named(trained_qagen_dir, tmp_p
     monkeypatch.setattr("torch.cuda.is_available", lambda: False)
     with pytest.raises(ValueError, match="device='cuda:1': this torch .* sees no CUDA GPU; use device='cpu'"):
         quals.QualsScorer(trained_qagen_dir, device="cuda:1")
+
+
+def test_a_name_that_is_neither_a_folder_nor_a_hub_model_gives_both_readings(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # offline (conftest), with no folder of either name here
+    for name in ("my-qagen", "runs/qagen"):
+        both = f"model='{name}' is neither a folder (there is none at {tmp_path / name}) nor a Hub model this machine can load"
+        with pytest.raises(FileNotFoundError, match=re.escape(both) + r" \(LocalEntryNotFoundError: .*\); pass a checkpoint folder"):
+            quals.QualsScorer(name)
+    with pytest.raises(FileNotFoundError, match=re.escape("qa_model='qa model!' is neither a folder")):
+        resolve_model_path("qa model!", "qa_model")  # not even a valid Hub id
+
+
+def test_a_folder_with_only_pickle_weights_is_refused_unopened(trained_qagen_dir, tmp_path):
+    folder = tmp_path / "pickled"
+    shutil.copytree(trained_qagen_dir, folder)
+    os.remove(folder / "model.safetensors")
+    (folder / "pytorch_model.bin").write_bytes(b"never unpickled")
+    with pytest.raises(FileNotFoundError, match=re.escape(f"model='{folder}': {folder} holds only pickle weights "
+                                                          "(pytorch_model.bin), which QUALS never opens; it needs model.safetensors")):
+        quals.QualsScorer(str(folder))
 
 
 def test_a_question_generation_checkpoint_is_refused(trained_qg_dir):

@@ -68,6 +68,13 @@ def test_over_long_input_gets_the_limit_message_and_the_app_keeps_serving(space)
     assert len(_scores(report)) == 1
 
 
+def test_summaries_are_split_at_newlines_only(space):
+    app, _ = space
+    # A pasted U+2028 (or form feed) is inside a summary: str.splitlines would make two summaries of it.
+    assert app.parse_inputs(SOURCE, f"{FAITHFUL}\u2028 and more\r\n\n{ALTERED}\x0c too\n") == (
+        SOURCE, [f"{FAITHFUL}\u2028 and more", f"{ALTERED}\x0c too"])
+
+
 def test_highlight_marks_answer_spans_by_worst_support(space):
     app, _ = space
     pair = lambda answer, diff: type("P", (), {"answer": answer, "difference": diff})()  # noqa: E731

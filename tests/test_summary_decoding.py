@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 import pytest
 import torch
@@ -70,6 +71,19 @@ def test_prefix_lm_shifts_labels_behind_the_start_token(tmp_path):
     assert isinstance(model, PrefixLMForQAGen) and model.config.decoder_start_token_id == tokenizer.cls_token_id
     labels = torch.tensor([[7, 8, EOS, -100]])
     assert model.prepare_decoder_input_ids_from_labels(labels).tolist() == [[START, 7, 8, EOS]]
+
+
+def test_a_summarizer_folder_with_only_pickle_weights_is_refused_unopened(tmp_path, monkeypatch):
+    folder = tiny_prefix_lm(str(tmp_path / "pickled"))
+    weights = os.path.join(folder, "model.safetensors")
+    from safetensors.torch import load_file
+
+    torch.save(load_file(weights), os.path.join(folder, "pytorch_model.bin"))  # what transformers would unpickle
+    os.remove(weights)
+    monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("a pickle was opened"))
+    refused = f"summarizer='{folder}': {folder} holds only pickle weights (pytorch_model.bin), which QUALS never opens"
+    with pytest.raises(FileNotFoundError, match=re.escape(refused)):
+        load_summarizer(folder)
 
 
 def test_float16_checkpoints_load_in_float32_for_training(tmp_path):

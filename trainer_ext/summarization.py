@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from quals.qagen import resolve_model_path
+from quals.qagen import bert2bert_from_base, resolve_model_path
 
 from .collators import NEGATIVE_LABELS, ConSeqCollator
 from .conseq_trainer import ConSeqConfig, ConSeqTrainer
@@ -70,7 +70,8 @@ class SummarizerRecipe:
 def load_summarizer(path: str, from_base: bool = False):
     """(model, tokenizer) of a summarizer folder (bert2bert, BART/T5 or a MiniLM prefix-LM such as the
     bundled QAGen) in float32, whatever the stored precision (the Trainer's bf16/fp16 flags add mixed
-    precision on top); ``from_base`` turns a BERT-style checkpoint into a bert2bert summarizer."""
+    precision on top); ``from_base`` turns a BERT-style checkpoint into a bert2bert summarizer. Weights load
+    from safetensors only: a folder with only a pickle (pytorch_model.bin) is refused, naming ``summarizer=``."""
     import torch
     from transformers import AutoConfig, AutoModelForSeq2SeqLM, AutoTokenizer, EncoderDecoderModel
 
@@ -83,12 +84,12 @@ def load_summarizer(path: str, from_base: bool = False):
         model = PrefixLMForQAGen.from_pretrained(path, use_safetensors=True, dtype=torch.float32)
         _bert_special_ids(model, tokenizer)
     elif from_base and not config.is_encoder_decoder:
-        model = EncoderDecoderModel.from_encoder_decoder_pretrained(path, path).float()
+        model = bert2bert_from_base(path).float()
         _bert_special_ids(model, tokenizer)
     elif config.model_type == "encoder-decoder":
-        model = EncoderDecoderModel.from_pretrained(path, dtype=torch.float32)
+        model = EncoderDecoderModel.from_pretrained(path, use_safetensors=True, dtype=torch.float32)
     else:
-        model = AutoModelForSeq2SeqLM.from_pretrained(path, dtype=torch.float32)
+        model = AutoModelForSeq2SeqLM.from_pretrained(path, use_safetensors=True, dtype=torch.float32)
     return model, tokenizer
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 
+from ..inputs import split_specials
 from ..oom import with_oom_backoff
 from ..qagen import BUNDLED, resolve_device, resolve_dtype, resolve_model_path, weights_hash
 
@@ -70,7 +71,9 @@ class QuestionAnswerer:
 
     def _clip_questions(self, questions: list[str]) -> list[str]:
         """Questions cut to ``max_question_tokens`` (counted in ``truncations``)."""
-        enc = self.tokenizer(list(questions), add_special_tokens=False, return_offsets_mapping=True)
+        enc = self.tokenizer(
+            list(questions), add_special_tokens=False, return_offsets_mapping=True, **split_specials(self.tokenizer)
+        )
         out = []
         for question, offsets in zip(questions, enc["offset_mapping"]):
             if len(offsets) > self.max_question_tokens:
@@ -87,6 +90,7 @@ class QuestionAnswerer:
         enc = self.tokenizer(
             self._clip_questions(questions), list(contexts), truncation="only_second", max_length=self.max_length,
             stride=self.stride, return_overflowing_tokens=True, return_offsets_mapping=True,
+            **split_specials(self.tokenizer),  # a literal "[SEP]" in a text is text
         )
         types = enc.get("token_type_ids")
         windows = []

@@ -35,10 +35,8 @@ class QuestionGenerator:
 
     def source_rows(self, texts: list[str], answers: list[str]) -> list[list[int]]:
         """``answer [sep] text`` token rows, the text truncated (and counted) to fit the source length."""
-        tokenize = self.qagen.tokenizer
         room = self.qagen.source_room(self.qagen.max_source_length)
-        answer_rows = tokenize(list(answers), add_special_tokens=False)["input_ids"]
-        text_rows = tokenize(list(texts), add_special_tokens=False)["input_ids"]
+        answer_rows, text_rows = self.qagen.tokenize(answers), self.qagen.tokenize(texts)
         rows = []
         for answer, text in zip(answer_rows, text_rows):
             answer = answer[: room // 4]

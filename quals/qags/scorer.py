@@ -15,9 +15,11 @@ from typing import Any
 
 import torch
 
-from ..inputs import validate_pairs
+from ..inputs import text_problem, validate_pairs
+from ..qagen import QAGen
 from ..scorer import progress_bar
 from ..scoring import mean
+from ..settings_check import CheckedSettings, integer, model_argument, number
 from ..signature import format_signature
 from ..timing import Stopwatch
 from .answer_f1 import answer_f1, normalize_answer
@@ -26,6 +28,8 @@ from .question_answering import QuestionAnswerer
 from .question_generation import QuestionGenerator
 
 logger = logging.getLogger(__name__)
+NO_CANDIDATE = "no answer candidate in the summary"  # why a summary has no score (QagsResult.skipped)
+NO_QUESTION = "no question survived the filter"
 
 
 @dataclass
@@ -41,12 +45,14 @@ class QagsQuestion:
 
 @dataclass
 class QagsResult:
-    """QAGS of one summary in [0, 1]; ``qags`` is None when no question survived the filter."""
+    """QAGS of one summary in [0, 1]; ``qags`` is None when no question survived the filter, and ``skipped``
+    says why (``NO_CANDIDATE`` or ``NO_QUESTION``); it is None when the summary has a score."""
 
     qags: float | None
     num_questions: int
     signature: str
     questions: list[QagsQuestion] | None = None
+    skipped: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -55,7 +61,14 @@ class QagsResult:
         return data
 
 
-class QagsScorer:
+def extractor_rule(name: str, value: Any) -> None:
+    """``extractor``: a name ("rules", a spaCy pipeline or folder) or an object with a name and a __call__."""
+    if not (isinstance(value, str) and value.strip()) and not (callable(value) and hasattr(value, "name")):
+        raise TypeError(f"{name}={value!r}: use 'rules', a spaCy pipeline name or folder, or an object with a name "
+                        "and a __call__(texts) -> list[list[str]].")
+
+
+class QagsScorer(CheckedSettings):
     """Score summaries against their sources with QAGS; the three models load once per scorer.
 
     Each argument is also a ``quals score --metric qags`` flag, whose help is read from the lines below.
@@ -79,6 +92,14 @@ class QagsScorer:
     """
 
     metric_name, count_name = "qags", "num_questions"  # result keys, as QualsScorer's
+    SETTING_RULES = {
+        "qg_model": model_argument("a question generator's folder, a Hub id, 'bundled-qg' or a loaded quals.QAGen",
+                                   (QAGen,)),
+        "qa_model": model_argument("a question-answering folder, a Hub id or 'bundled-qa'"),
+        "extractor": extractor_rule, "num_beams": integer(1), "max_new_tokens": integer(1),
+        "max_questions": integer(1), "match_f1": number(0.0, 1.0, low_open=True), "qa_max_length": integer(1),
+        "qa_stride": integer(0), "max_answer_tokens": integer(1), "batch_size": integer(1),
+    }
 
     def __init__(
         self,
@@ -96,12 +117,7 @@ class QagsScorer:
         max_answer_tokens: int = 30,
         batch_size: int = 8,
     ):
-        if max_questions < 1:
-            raise ValueError(f"max_questions={max_questions} must be >= 1.")
-        if not 0.0 < match_f1 <= 1.0:
-            raise ValueError(f"match_f1={match_f1} must be in (0, 1].")
-        if batch_size < 1:
-            raise ValueError(f"batch_size={batch_size} must be >= 1.")
+        self.check_settings(locals())  # types and values, named, before any model loads
         self.extractor = make_extractor(extractor) if isinstance(extractor, str) else extractor
         self.generator = QuestionGenerator(qg_model, num_beams, max_new_tokens, device=device, dtype=dtype)
         self.answerer = QuestionAnswerer(qa_model, device, dtype, qa_max_length, qa_stride, max_answer_tokens)
@@ -116,11 +132,16 @@ class QagsScorer:
         """A string naming both models (with hashes of their weights), the extractor and every setting."""
         return self._signature
 
+    def row_problem(self, name: str, index: int, value: Any) -> str | None:
+        """Why row ``index`` of ``name`` cannot be scored (not text, blank, or nothing the models' tokenizers
+        read), or None; ``score`` and ``quals score`` check every row with it."""
+        return text_problem(name, index, value, [self.generator.qagen.tokenizer, self.answerer.tokenizer])
+
     @torch.inference_mode()
     def score(self, sources: Sequence[str], summaries: Sequence[str], return_questions: bool = False,
               progress: bool = False) -> list[QagsResult]:
         """QAGS for each (source, summary) pair, in input order."""
-        validate_pairs(sources, summaries)
+        validate_pairs(sources, summaries, problem=self.row_problem)
         self.generator.truncations = self.answerer.truncations = 0
         results: list[QagsResult] = []
         bar = progress_bar(len(summaries), progress)
@@ -156,11 +177,12 @@ class QagsScorer:
             source_answers = dict(zip(asked, self.answerer.answer([questions[k] for k in asked],
                                                                    [sources[owner[k]] for k in asked])))
         results = []
-        for ks in kept:
+        for spans, ks in zip(candidates, kept):
             items = [QagsQuestion(questions[k], flat[k], summary_answers[k], source_answers[k],
                                   answer_f1(source_answers[k], summary_answers[k])) for k in ks]
             value = mean([q.f1 for q in items]) if items else None
-            results.append(QagsResult(value, len(items), self._signature, items if return_questions else None))
+            skipped = None if items else NO_QUESTION if spans else NO_CANDIDATE
+            results.append(QagsResult(value, len(items), self._signature, items if return_questions else None, skipped))
         return results
 
 
