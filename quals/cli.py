@@ -135,7 +135,7 @@ def _score_claimed(args: argparse.Namespace, rank: int, world: int, barrier: Any
     from .corpus import score_corpus
     from .readers import read_rows
 
-    rows = read_rows(args.input, args.sources, args.summaries, args.source_column, args.summary_column)
+    rows = read_rows(args.input, args.sources, args.summaries, args.source_column, args.summary_column, args.keep_columns)
     cls = scorer_class(args.metric)
     kwargs = scorer_kwargs(args, cls)
     if device and not kwargs.get("device"):
@@ -182,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--summaries", help="plain-text file, one summary per line (aligned with --sources)")
     p.add_argument("--source-column", default="source")
     p.add_argument("--summary-column", default="summary")
+    p.add_argument("--keep-columns", default="all",
+                   help="input columns copied into each record, so results join back to your data: all (default), none, or e.g. id,system")
     p.add_argument("--output", required=True, help="JSONL results; re-running continues where it stopped")
     p.add_argument("--metric", choices=METRICS, default="quals", help="quals (default) or the QAGS baseline")
     p.add_argument("--qa-pairs", action="store_true", help="include the kept QA pairs (QAGS: questions and answers)")

@@ -89,10 +89,21 @@ def texts_sha256(texts: Sequence[str]) -> str:
 
 
 def _fingerprint(rows: Rows) -> str:
+    """Digest of the rows (and the columns kept beside them, when there are any), for the resume check."""
     digest = hashlib.sha256()
-    for source, summary in zip(rows.sources, rows.summaries):
-        digest.update(json.dumps([source, summary], ensure_ascii=False).encode())
+    for i, (source, summary) in enumerate(zip(rows.sources, rows.summaries)):
+        row = [source, summary] + ([rows.columns[i]] if rows.columns else [])
+        digest.update(json.dumps(row, ensure_ascii=False).encode())
     return digest.hexdigest()
+
+
+def check_kept_columns(rows: Rows, scorer: Any) -> None:
+    """Refuse kept input columns whose names the records use for results (they would be overwritten)."""
+    reserved = {"index", "error", "skipped", "signature", "qa_pairs", "questions", scorer.metric_name, scorer.count_name}
+    clash = sorted({name for columns in rows.columns or [] for name in columns} & reserved)
+    if clash:
+        raise ValueError(f"{rows.origin}: input column(s) {clash} would be overwritten by the results; "
+                         "rename them, or leave them out with --keep-columns.")
 
 
 def check_meta(output: str, meta: dict[str, Any], overwrite: bool, write: bool) -> None:
@@ -127,8 +138,11 @@ def _score_rows(scorer: Any, rows: Rows, indices: list[int], with_pairs: bool) -
     gets an error record and never costs the others their scores."""
     records: dict[int, dict[str, Any]] = {}
 
+    def kept(i: int) -> dict[str, Any]:
+        return rows.columns[i] if rows.columns else {}
+
     def failed(i: int, error: str) -> dict[str, Any]:
-        return {"index": i, scorer.metric_name: None, scorer.count_name: 0, "skipped": None, "error": error}
+        return {"index": i, **kept(i), scorer.metric_name: None, scorer.count_name: 0, "skipped": None, "error": error}
 
     good = []
     for i in indices:
@@ -141,7 +155,7 @@ def _score_rows(scorer: Any, rows: Rows, indices: list[int], with_pairs: bool) -
     def run(batch: list[int]) -> None:
         results = scorer.score([rows.sources[i] for i in batch], [rows.summaries[i] for i in batch], with_pairs)
         for i, result in zip(batch, results):
-            records[i] = {"index": i, **result.to_dict(), "error": None}
+            records[i] = {"index": i, **kept(i), **result.to_dict(), "error": None}
 
     if good:
         try:
@@ -174,6 +188,7 @@ def score_corpus(
         raise ValueError(f"{len(rows.sources)} sources but {len(rows.summaries)} summaries.")
     if world_size > 1 and barrier is None:
         raise ValueError("several processes need a barrier (torch.distributed) to share the output safely.")
+    check_kept_columns(rows, scorer)
     meta = {
         "signature": scorer.signature(), "input_sha256": _fingerprint(rows), "rows": n,
         "with_qa_pairs": with_pairs, "processes": world_size, "batch_size": scorer.batch_size,

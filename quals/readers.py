@@ -15,9 +15,27 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class Rows:
+    """Aligned sources and summaries; ``columns`` holds each row's other input columns that the output keeps
+    (so that results join back to the user's data), or None."""
+
     sources: list[Any]
     summaries: list[Any]
     origin: str
+    columns: list[dict[str, Any]] | None = None
+
+
+def kept_columns(record: dict[str, Any], keep: str, skip: tuple[str, str], where: str) -> dict[str, Any]:
+    """The columns of ``record`` that ``keep`` names: "all" (every column but ``skip``), "none", or a
+    comma-separated list, each of which the record must have."""
+    if keep == "all":
+        return {k: v for k, v in record.items() if k not in skip}
+    if keep == "none":
+        return {}
+    names = [name.strip() for name in keep.split(",") if name.strip()]
+    missing = [name for name in names if name not in record]
+    if missing:
+        raise ValueError(f"{where}: no column {missing} to keep (columns: {sorted(record)}); fix --keep-columns.")
+    return {name: record[name] for name in names}
 
 
 def _column(record: Any, column: str, where: str) -> Any:
@@ -54,13 +72,13 @@ def read_lines(path: str) -> list[str]:
     return [line.removesuffix("\r") for line in lines]
 
 
-def _read_jsonl(path: str, source_column: str, summary_column: str) -> Rows:
+def _read_jsonl(path: str, source_column: str, summary_column: str, keep: str) -> Rows:
     """Rows of a JSON Lines file (lines as ``read_lines`` splits them); blank lines are skipped and counted."""
     lines = read_lines(path)
     if next((line for line in lines if line.strip()), "").lstrip().startswith("["):
         raise ValueError(f"{path} holds a JSON array; --input takes JSON Lines, one object per line: convert it "
                          f"(jq -c '.[]' {path} > rows.jsonl), or use CSV.")
-    sources, summaries, blank = [], [], 0
+    sources, summaries, columns, blank = [], [], [], 0
     for n, line in enumerate(lines, 1):
         if not line.strip():
             blank += 1
@@ -71,12 +89,13 @@ def _read_jsonl(path: str, source_column: str, summary_column: str) -> Rows:
             raise ValueError(f"{path}:{n}: not valid JSON ({e}); fix or remove the line.") from e
         sources.append(_column(record, source_column, f"{path}:{n}"))
         summaries.append(_column(record, summary_column, f"{path}:{n}"))
+        columns.append(kept_columns(record, keep, (source_column, summary_column), f"{path}:{n}"))
     if blank:
         logger.warning("%s: %d blank line(s) skipped; output rows follow the non-blank lines.", path, blank)
-    return Rows(sources, summaries, path)
+    return Rows(sources, summaries, path, columns if any(columns) else None)
 
 
-def _read_csv(path: str, source_column: str, summary_column: str) -> Rows:
+def _read_csv(path: str, source_column: str, summary_column: str, keep: str) -> Rows:
     """Rows of a CSV file with a header; a row with fewer fields than the header is an error naming its line."""
     reader = csv.DictReader(io.StringIO(read_text(path), newline=""))
     header = reader.fieldnames or []
@@ -84,7 +103,7 @@ def _read_csv(path: str, source_column: str, summary_column: str) -> Rows:
         if column not in header:
             raise ValueError(f"{path}: the header has no column {column!r} (columns: {header}); "
                              "choose one with --source-column/--summary-column.")
-    sources, summaries = [], []
+    sources, summaries, columns = [], [], []
     for record in reader:
         for column in (source_column, summary_column):
             if record[column] is None:  # what DictReader gives a row that ends before the column
@@ -92,7 +111,8 @@ def _read_csv(path: str, source_column: str, summary_column: str) -> Rows:
                                  f"fields than the header {header}); add the field or remove the line.")
         sources.append(record[source_column])
         summaries.append(record[summary_column])
-    return Rows(sources, summaries, path)
+        columns.append(kept_columns(record, keep, (source_column, summary_column), f"{path}:{reader.line_num}"))
+    return Rows(sources, summaries, path, columns if any(columns) else None)
 
 
 def read_rows(
@@ -101,17 +121,19 @@ def read_rows(
     summaries_path: str | None = None,
     source_column: str = "source",
     summary_column: str = "summary",
+    keep_columns: str = "all",
 ) -> Rows:
     """Rows from ``input_path`` (.jsonl or .csv) or from the line-aligned pair ``sources_path``/``summaries_path``
-    (lines as ``read_lines`` splits them); every file is UTF-8, with or without a byte-order mark."""
+    (lines as ``read_lines`` splits them); every file is UTF-8, with or without a byte-order mark. A table's
+    other columns are kept per ``keep_columns`` ("all", "none" or a comma-separated list)."""
     if input_path and (sources_path or summaries_path):
         raise ValueError("give either --input or --sources with --summaries, not both.")
     if input_path:
         ext = os.path.splitext(input_path)[1].lower()
         if ext in (".jsonl", ".json"):
-            return _read_jsonl(input_path, source_column, summary_column)
+            return _read_jsonl(input_path, source_column, summary_column, keep_columns)
         if ext == ".csv":
-            return _read_csv(input_path, source_column, summary_column)
+            return _read_csv(input_path, source_column, summary_column, keep_columns)
         raise ValueError(f"--input {input_path!r}: use a .jsonl or .csv file, or --sources/--summaries text files.")
     if not (sources_path and summaries_path):
         raise ValueError("give --input FILE, or both --sources and --summaries (plain text, one per line).")

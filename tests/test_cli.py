@@ -249,6 +249,29 @@ def test_input_files_in_other_encodings_or_shapes_are_named(tmp_path, capsys):
     assert read_rows(str(tmp_path / "bom.jsonl")).sources == [_rows(1)[0]["source"]]  # accepted, as CSV accepts it
 
 
+def test_other_input_columns_are_kept_so_results_join_back(trained_qagen_dir, tmp_path, capsys):
+    rows = [{"id": f"doc-{i}", "system": "s2s", **r} for i, r in enumerate(_rows(3))]
+    _write_jsonl(tmp_path / "in.jsonl", rows)
+    common = ["score", "--input", str(tmp_path / "in.jsonl"), "--model", trained_qagen_dir, *FLAGS]
+    assert main([*common, "--output", str(tmp_path / "all.jsonl")]) == 0
+    records = [json.loads(line) for line in open(tmp_path / "all.jsonl")]
+    assert [(r["index"], r["id"], r["system"]) for r in records] == [(i, f"doc-{i}", "s2s") for i in range(3)]
+    assert list(records[0])[:3] == ["index", "id", "system"] and "source" not in records[0]
+    assert main([*common, "--output", str(tmp_path / "id.jsonl"), "--keep-columns", "id"]) == 0
+    kept = [json.loads(line) for line in open(tmp_path / "id.jsonl")]
+    assert [r["id"] for r in kept] == ["doc-0", "doc-1", "doc-2"] and "system" not in kept[0]
+    assert [r["quals"] for r in kept] == [r["quals"] for r in records]  # the columns never change a score
+    assert main([*common, "--output", str(tmp_path / "none.jsonl"), "--keep-columns", "none"]) == 0
+    assert "id" not in json.loads(open(tmp_path / "none.jsonl").readline())
+    capsys.readouterr()
+    assert main([*common, "--output", str(tmp_path / "x.jsonl"), "--keep-columns", "id,lang"]) == 2
+    assert "no column ['lang'] to keep" in capsys.readouterr().err
+    _write_jsonl(tmp_path / "clash.jsonl", [{"quals": 1.0, **r} for r in _rows(2)])
+    assert main(["score", "--input", str(tmp_path / "clash.jsonl"), "--model", trained_qagen_dir, *FLAGS,
+                 "--output", str(tmp_path / "c.jsonl")]) == 2
+    assert "input column(s) ['quals'] would be overwritten" in capsys.readouterr().err
+
+
 def test_missing_column_is_a_clear_error(trained_qagen_dir, tmp_path, capsys):
     _write_jsonl(tmp_path / "in.jsonl", [{"document": "x", "summary": "y"}])
     assert main(_cmd(trained_qagen_dir, tmp_path / "in.jsonl", tmp_path / "out.jsonl")) == 2
