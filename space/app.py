@@ -99,7 +99,6 @@ def highlight(summary: str, pairs: list[quals.QAPairResult]) -> list[tuple[str, 
 
 
 EMPTY_PAIR: dict[str, list] = {"tokens": [], "token_logprobs_summary": [], "token_logprobs_source": []}
-SERIES = {"summary": "#4c78a8", "document": "#f58518"}
 
 
 def pair_key(k: int, pair: quals.QAPairResult) -> str:
@@ -122,12 +121,6 @@ def token_frame(pair: dict[str, Any]) -> pd.DataFrame:
         rows.append({"token": label, "probability": math.exp(pair["token_logprobs_summary"][i]), "given": "summary"})
         rows.append({"token": label, "probability": math.exp(pair["token_logprobs_source"][i]), "given": "document"})
     return pd.DataFrame(rows, columns=["token", "probability", "given"])
-
-
-def blank_chart() -> pd.DataFrame:
-    """A chart value with no points but both series: Gradio fixes the legend's entries from the first value it
-    renders, so an empty first value would leave the legend without swatches after every update."""
-    return pd.DataFrame({"token": ["", ""], "probability": [float("nan")] * 2, "given": list(SERIES)})
 
 
 def score(document: str, summaries_text: str):
@@ -181,9 +174,10 @@ def build_demo() -> gr.Blocks:
                              interactive=False, wrap=True, column_widths=TABLE_WIDTHS, elem_id="pairs")
         with gr.Row():
             pick = gr.Dropdown(label="QA pair", choices=[], elem_id="pick")
-        chart = gr.LinePlot(blank_chart(), x="token", y="probability", color="given", color_map=SERIES, color_title="given the",
-                            label="Per-token probability of the selected pair", elem_id="chart", x_label_angle=-45,
-                            y_lim=[0, 1])
+        # No fixed height: at 320 px the legend under the slanted token labels was cut off, swatches and all.
+        chart = gr.LinePlot(x="token", y="probability", color="given", color_map={"summary": "#4c78a8", "document": "#f58518"},
+                            color_title="given the", label="Per-token probability of the selected pair", elem_id="chart",
+                            x_label_angle=-45, y_lim=[0, 1])
         state = gr.State({})
         outputs = [report, table, spans, pick, chart, state]
         button.click(score, inputs=[document, summaries], outputs=outputs, api_name="score")

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import json
 import os
 import re
 import shutil
+from types import ModuleType
 
 import pytest
+
+import quals
+from quals.demo import load_examples
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ARTIFACTS = os.path.join(REPO, "test-artifacts")
@@ -16,15 +21,30 @@ SOURCE = "alice was born in paris . bob was born in rome ."
 FAITHFUL, ALTERED = "alice was born in paris .", "alice was born in rome ."
 
 
+def _serve(model: str, settings: dict) -> tuple[ModuleType, str]:
+    """A fresh app module with this QAGen and these settings (read at import), served on localhost."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("QUALS_MODEL", model)
+        env.setenv("QUALS_SETTINGS", json.dumps(settings))
+        spec = importlib.util.spec_from_file_location("quals_space_app", os.path.join(REPO, "space", "app.py"))
+        app = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(app)
+    _, url, _ = app.demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
+    return app, url
+
+
 @pytest.fixture(scope="module")
 def space(trained_qagen_dir):
     """The app module, with the tiny fact QAGen, served on localhost for the whole module."""
-    os.environ["QUALS_MODEL"] = trained_qagen_dir
-    os.environ["QUALS_SETTINGS"] = json.dumps({"num_beams": 8, "num_beam_groups": 8, "min_new_tokens": 3, "max_new_tokens": 12})
-    spec = importlib.util.spec_from_file_location("quals_space_app", os.path.join(REPO, "space", "app.py"))
-    app = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(app)
-    _, url, _ = app.demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
+    app, url = _serve(trained_qagen_dir, {"num_beams": 8, "num_beam_groups": 8, "min_new_tokens": 3, "max_new_tokens": 12})
+    yield app, url
+    app.demo.close()
+
+
+@pytest.fixture(scope="module")
+def bundled_space():
+    """The app as a Space runs it: the bundled QAGen at its default settings, whose vocabulary fits the examples."""
+    app, url = _serve("bundled", {})
     yield app, url
     app.demo.close()
 
@@ -92,6 +112,12 @@ def test_highlight_spans_are_found_on_the_original_text(space):
     assert app.highlight("İİ Council", [pair("council", -0.1)]) == [("İİ ", None), ("Council", "supported")]
 
 
+def test_chart_names_the_separator_and_end_tokens_in_words(space):
+    app, _ = space
+    tokens = ["where", "was", "alice", "born", "?", "[unused0]", "paris", "[SEP]"]
+    assert app.readable_tokens(tokens, quals.PRESETS["minilm-prefix-lm"]) == tokens[:5] + ["answer:", "paris", "end"]
+
+
 def _chromium():
     binary, driver = shutil.which("chromium"), shutil.which("chromedriver")
     if not (binary and driver):
@@ -101,35 +127,95 @@ def _chromium():
     return binary, driver
 
 
-def test_browser_fills_clicks_and_sees_score_table_and_chart(space):
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium driven by selenium, shared by the browser tests."""
     binary, driver = _chromium()
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as ec
-    from selenium.webdriver.support.ui import WebDriverWait
 
-    _, url = space
     options = webdriver.ChromeOptions()
     options.binary_location = binary
     for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", "--window-size=1280,2200"):
         options.add_argument(flag)
     browser = webdriver.Chrome(service=Service(executable_path=driver), options=options)
-    try:
-        browser.get(url)
-        wait = WebDriverWait(browser, 120)
-        doc = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#document textarea")))
-        doc.send_keys(SOURCE)
-        browser.find_element(By.CSS_SELECTOR, "#summaries textarea").send_keys(f"{FAITHFUL}\n{ALTERED}")
-        browser.find_element(By.CSS_SELECTOR, "#score").click()
-        wait.until(lambda b: len(_scores(b.find_element(By.CSS_SELECTOR, "#report").text)) == 2)
-        faithful, altered = _scores(browser.find_element(By.CSS_SELECTOR, "#report").text)
-        assert faithful > altered
-        wait.until(lambda b: len(b.find_elements(By.CSS_SELECTOR, "#pairs tbody tr")) > 0)
-        assert "rome" in browser.find_element(By.CSS_SELECTOR, "#pairs").text
-        wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, "#chart canvas, #chart svg"))
-        os.makedirs(ARTIFACTS, exist_ok=True)
-        browser.save_screenshot(os.path.join(ARTIFACTS, "space.png"))
-    finally:
-        browser.quit()
+    yield browser
+    browser.quit()
+
+
+def _screenshot(browser, name: str) -> None:
+    """The whole page, below the window's height too, saved as test-artifacts/<name>."""
+    shot = browser.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    with open(os.path.join(ARTIFACTS, name), "wb") as f:
+        f.write(base64.b64decode(shot["data"]))
+
+
+def test_browser_fills_clicks_and_sees_score_table_and_chart(space, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    _, url = space
+    browser.get(url)
+    wait = WebDriverWait(browser, 120)
+    doc = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#document textarea")))
+    doc.send_keys(SOURCE)
+    browser.find_element(By.CSS_SELECTOR, "#summaries textarea").send_keys(f"{FAITHFUL}\n{ALTERED}")
+    browser.find_element(By.CSS_SELECTOR, "#score").click()
+    wait.until(lambda b: len(_scores(b.find_element(By.CSS_SELECTOR, "#report").text)) == 2)
+    faithful, altered = _scores(browser.find_element(By.CSS_SELECTOR, "#report").text)
+    assert faithful > altered
+    wait.until(lambda b: len(b.find_elements(By.CSS_SELECTOR, "#pairs tbody tr")) > 0)
+    assert "rome" in browser.find_element(By.CSS_SELECTOR, "#pairs").text
+    wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, "#chart canvas, #chart svg"))
+    _screenshot(browser, "space.png")
+
+
+# Where the panels are, in page pixels: which table headers end inside the table's panel, the chart's axis
+# labels, its legend swatches and whether the legend ends inside the chart's panel.
+LAYOUT = """
+const box = selector => document.querySelector(selector)?.getBoundingClientRect();
+const pairs = box('#pairs'), chart = box('#chart'), legend = box('#chart .role-legend');
+return {
+  examples_top: box('#examples').top, outputs_top: box('#highlights').top,
+  fitting_headers: [...document.querySelectorAll('#pairs th')].filter(th => th.getBoundingClientRect().right <= pairs.right + 1)
+    .map(th => th.textContent.replace('⋮', '').trim()),
+  axis_labels: [...document.querySelectorAll('#chart .role-axis-label text')].map(t => t.textContent),
+  swatches: document.querySelectorAll('#chart .role-legend-symbol path').length,
+  legend_inside: legend !== undefined && legend.bottom <= chart.bottom,
+};
+"""
+
+
+def _two_scores_or_an_error(browser) -> bool:
+    """Whether the report shows two scores; fails at once where Gradio has put "Error" in a panel instead."""
+    from selenium.webdriver.common.by import By
+
+    assert not browser.find_elements(By.CSS_SELECTOR, ".error"), "the page shows an error (see the server log)"
+    return len(_scores(browser.find_element(By.CSS_SELECTOR, "#report").text)) == 2
+
+
+def test_browser_example_click_fills_the_boxes_and_scores_with_every_panel_in_view(bundled_space, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    app, url = bundled_space
+    browser.get(url)
+    wait = WebDriverWait(browser, 300)  # the model loads on the first click; 60-beam search on a busy 2-core CPU
+    cells = wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, "#examples tr.tr-body td"))
+    layout = browser.execute_script(LAYOUT)
+    assert layout["examples_top"] < layout["outputs_top"]  # examples first, not under the empty output panels
+    _screenshot(browser, "space-before.png")
+    cells[0].click()
+    wait.until(_two_scores_or_an_error)
+    assert browser.find_element(By.CSS_SELECTOR, "#document textarea").get_attribute("value") == load_examples()[0]["document"]
+    wait.until(lambda b: b.execute_script(LAYOUT)["swatches"] == 2)
+    layout = browser.execute_script(LAYOUT)
+    assert set(app.TABLE_COLUMNS) <= set(layout["fitting_headers"]), layout["fitting_headers"]
+    assert layout["legend_inside"]
+    tokens = [label.split(" ", 1)[1] for label in layout["axis_labels"] if re.match(r"\d\d ", label)]
+    assert "answer:" in tokens and tokens[-1] == "end", tokens
+    assert not {"[unused0]", "[SEP]"} & set(tokens)
+    _screenshot(browser, "space-after.png")
