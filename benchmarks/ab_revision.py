@@ -27,7 +27,7 @@ from contextlib import contextmanager, nullcontext
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
-from data import DEFAULT_QAGS, load_qags  # noqa: E402
+from data import DEFAULT_QAGS, load_pairs  # noqa: E402
 from machine import cpu_bf16_support, describe  # noqa: E402
 
 
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     current = importlib.import_module(args.module)
     twin = load_twin(args.module, args.rev)
-    docs, sums, _ = load_qags(args.data, args.n)
+    docs, sums = load_pairs(args.data, args.n)
     scorer = quals.QualsScorer(**json.loads(args.settings))
     scorer.score(docs[:1], sums[:1], return_qa_pairs=True)  # warm-up, not timed
     counter = scorer.qagen.network = StepRows(scorer.qagen.network)

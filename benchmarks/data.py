@@ -69,6 +69,15 @@ def load_frank(path: str = DEFAULT_FRANK, limit: int | None = None) -> Judged:
                   [r["dataset"] for r in rows], [r["model_name"] for r in rows])
 
 
+def load_pairs(path: str = DEFAULT_QAGS, limit: int | None = None) -> tuple[list[str], list[str]]:
+    """(documents, summaries) of QAGS-C or of a FRANK-format file (told apart by its fields), for timings."""
+    if is_frank(path):
+        judged = load_frank(path, limit)
+        return judged.docs, judged.sums
+    docs, sums, _ = load_qags(path, limit)
+    return docs, sums
+
+
 def frank_article_id(row: dict) -> str:
     """The article of a FRANK row: its id is ``<article id>-<model_name>`` (a CNN/DM hash or a BBC id)."""
     suffix = "-" + row["model_name"]

@@ -1,4 +1,4 @@
-"""QUALS speed on QAGS-C summaries: seconds per summary, summaries per second, peak memory.
+"""QUALS speed on QAGS-C (or, with --data, FRANK) summaries: seconds per summary, summaries per second, peak memory.
 
 Variants given with --variant (JSON objects of QualsScorer settings) run in the same process, on the same
 summaries, alternating, so their ratio is fair; the model is loaded once and not timed. ``--compare qags``
@@ -25,7 +25,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from data import DEFAULT_QAGS, load_qags  # noqa: E402
+from data import DEFAULT_QAGS, load_pairs  # noqa: E402
 from machine import cpu_bf16_support, describe  # noqa: E402
 
 
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     import quals
 
-    docs, sums, _ = load_qags(args.data, args.n)
+    docs, sums = load_pairs(args.data, args.n)
     variants = [json.loads(v) for v in args.variant] or [{}]
     loaded: dict[tuple, quals.QAGen] = {}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-__version__ = "0.1.2"
+__version__ = "0.2.0"
 
 from .inputs import InputError  # noqa: E402
 from .qa_format import PRESETS, QAFormat, QAFormatError  # noqa: E402

@@ -132,31 +132,39 @@ def test_extra_columns_survive_pruning_and_collator_pads_separately(tmp_path):
 
 
 def test_rows_without_negatives_add_only_their_positive_term(tmp_path):
-    """A batch may mix rows with and without a negative, and a negative may bring its own source: the loss
-    is the hand-assembled sum over the positives of every row and the negatives of the rows that have one."""
+    """A batch may mix rows with and without a negative, a negative may bring its own source, and masked
+    negative labels come with the whole target's decoder inputs: the loss is the hand-assembled sum over
+    the positives of every row and the unmasked negative tokens of the rows that have one."""
     rows = _rows(3)
     rows[1].pop("negative_labels")
     rows[2]["negative_input_ids"] = [11, 12, 13, 14, 15, 16, 17, 18, 19, 20]  # longer than any source
+    for r in (rows[0], rows[2]):  # only the last two tokens carry a loss, after the whole target
+        r["negative_decoder_input_ids"] = [3] + r["negative_labels"][:-1]
+        r["negative_labels"] = [-100] * (len(r["negative_labels"]) - 2) + r["negative_labels"][-2:]
     batch = ConSeqCollator(0)(rows)
-    assert batch["negative_rows"].tolist() == [0, 2] and batch["negative_labels"].shape[0] == 2
-    assert batch["negative_input_ids"][1].tolist() == rows[2]["negative_input_ids"]
+    assert batch["negative_labels"].shape[0] == 2 and batch["negative_input_ids"][1].tolist() == rows[2]["negative_input_ids"]
     trainer = _trainer(tmp_path, rows, per_device_train_batch_size=3, label_smoothing_factor=0.0)
     model = trainer.model.eval()
     loss = trainer.compute_loss(model, batch)
 
-    def token_nll(source, labels, unlikely=False):
-        ids = torch.tensor([source])
-        target = torch.tensor([labels])
-        logits = model(input_ids=ids, attention_mask=torch.ones_like(ids),
-                       decoder_input_ids=model.prepare_decoder_input_ids_from_labels(labels=target)).logits
-        logp = torch.log_softmax(logits, -1).gather(-1, target[..., None]).squeeze()
-        return (-torch.log1p(-logp.exp()) if unlikely else -logp).sum().item(), len(labels)
+    def token_nll(source, labels, decoder_inputs=None, unlikely=False):
+        ids, target = torch.tensor([source]), torch.tensor([labels])
+        if decoder_inputs is None:
+            decoder_inputs = model.prepare_decoder_input_ids_from_labels(labels=target)[0].tolist()
+        logits = model(input_ids=ids, attention_mask=torch.ones_like(ids), decoder_input_ids=torch.tensor([decoder_inputs])).logits
+        logp = torch.log_softmax(logits, -1)[0]
+        kept = [t for t, y in enumerate(labels) if y != -100]
+        values = [(-torch.log1p(-logp[t, labels[t]].exp()) if unlikely else -logp[t, labels[t]]).item() for t in kept]
+        return sum(values), len(kept)
 
     parts = [token_nll(r["input_ids"], r["labels"]) for r in rows]
-    parts += [token_nll(rows[0]["input_ids"], rows[0]["negative_labels"], True),
-              token_nll(rows[2]["negative_input_ids"], rows[2]["negative_labels"], True)]
+    parts += [token_nll(rows[0]["input_ids"], rows[0]["negative_labels"], rows[0]["negative_decoder_input_ids"], True),
+              token_nll(rows[2]["negative_input_ids"], rows[2]["negative_labels"], rows[2]["negative_decoder_input_ids"], True)]
     expected = sum(p for p, _ in parts) / sum(n for _, n in parts)
     assert loss.item() == pytest.approx(expected, rel=1e-4)
+    rows[2].pop("negative_decoder_input_ids")
+    with pytest.raises(ValueError, match="negative_decoder_input_ids"):
+        ConSeqCollator(0)(rows)
 
 
 def test_config_rejects_unknown_variant(tmp_path):

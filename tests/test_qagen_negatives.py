@@ -64,27 +64,31 @@ def test_each_kind_makes_an_unsupported_pair_with_answer_only_labels(tokenizer, 
     made = ex["negative_counts"][0].get(kind, 0)
     # swap_answer finds no same-kind partner in their own context for "a novel", "1937" and "The river"
     assert made == 4 if kind == "swap_answer" else made >= 6
-    for row_index, labels, neg, neg_source, source in zip(
-        ex["row"], ex["labels"], ex["negative_labels"], ex["negative_input_ids"], ex["input_ids"]
+    for row_index, labels, neg, neg_decoder, neg_source, source in zip(
+        ex["row"], ex["labels"], ex["negative_labels"], ex["negative_decoder_input_ids"], ex["negative_input_ids"], ex["input_ids"]
     ):
         if not neg:
             continue
-        answer = rows[row_index]["answers"]["text"][0]
+        row = rows[row_index]
+        answer = row["answers"]["text"][0]
         cut = labels.index(ids.separator) + 1
         assert neg[:cut] == [-100] * cut and neg[-1] == -100  # the question, separator and end token are masked
-        negative_answer = tokenizer.decode([t for t in neg if t != -100])
+        full = neg_decoder[1:] + [ids.eos]  # the decoder reads the whole negative: question, separator, answer
+        assert neg_decoder[0] == ids.decoder_start and full[:cut] == labels[:cut]
+        assert [y for y in neg if y != -100] == full[cut:-1]
+        negative_answer = tokenizer.decode(full[cut:-1])
         if kind == "swap_context":
-            assert neg[cut:-1] == labels[cut:-1]  # the true answer ...
+            assert full == labels  # the true pair ...
             assert answer.lower() not in tokenizer.decode(neg_source).lower()  # ... on a window that lost it
             assert neg_source[0] == source[0] == ids.source_bos and neg_source[-1] == ids.source_eos
-        else:
-            assert not neg_source  # the example's own window
-            assert not overlaps(negative_answer, answer)
-            assert answer_kind(negative_answer if kind == "foreign_answer" else answer) in {answer_kind(answer), "other"}
-        if kind == "swap_answer":
-            assert negative_answer.lower() in rows[row_index]["context"].lower()  # from the same context
-        if kind == "foreign_answer":
-            assert negative_answer.lower() not in rows[row_index]["context"].lower()
+            continue
+        assert not neg_source and not overlaps(negative_answer, answer)  # the example's own window, another answer
+        if kind == "swap_answer":  # a same-kind span of the same context
+            same_kind = context_spans(row["context"], {answer})[answer_kind(answer)]
+        else:  # a same-kind answer of another context
+            same_kind = [r["answers"]["text"][0] for r in rows
+                         if r["context"] != row["context"] and answer_kind(r["answers"]["text"][0]) == answer_kind(answer)]
+        assert negative_answer.lower() in {s.lower() for s in same_kind}, (answer, negative_answer)
 
 
 def test_ratio_sets_the_share_of_examples_with_a_negative(tokenizer):

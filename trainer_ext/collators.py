@@ -41,8 +41,8 @@ class QAGenCollator:
 NEGATIVE_LABELS = "negative_labels"
 NEGATIVE_INPUT_IDS = "negative_input_ids"  # a negative's own source; without it the row's input_ids
 NEGATIVE_ATTENTION_MASK = "negative_attention_mask"
-NEGATIVE_ROWS = "negative_rows"  # which rows of the batch the negatives belong to
-NEGATIVE_KEYS = (NEGATIVE_LABELS, NEGATIVE_INPUT_IDS, NEGATIVE_ATTENTION_MASK, NEGATIVE_ROWS)
+NEGATIVE_DECODER_INPUT_IDS = "negative_decoder_input_ids"  # given when labels are masked (QAGen: answers only)
+NEGATIVE_KEYS = (NEGATIVE_LABELS, NEGATIVE_INPUT_IDS, NEGATIVE_ATTENTION_MASK, NEGATIVE_DECODER_INPUT_IDS)
 
 
 @dataclass
@@ -51,8 +51,10 @@ class ConSeqCollator:
 
     A row may have a negative (``negative_labels``, optionally with its own ``negative_input_ids``) or
     none: rows without one contribute only their positive term. The negatives form a sub-batch of their
-    own (``negative_input_ids``, ``negative_attention_mask``, ``negative_labels``, and ``negative_rows``,
-    the index of each negative's row), so no compute is spent on rows that have none.
+    own (``negative_input_ids``, ``negative_attention_mask``, ``negative_labels``), so no compute is spent
+    on rows that have none. Negatives whose labels mask part of the target (the QAGen recipe keeps only
+    the answer) bring the full target's ``negative_decoder_input_ids``: decoder inputs derived from masked
+    labels would lose the masked tokens.
     """
 
     pad_token_id: int
@@ -68,5 +70,10 @@ class ConSeqCollator:
             padded = pad_sources(sources, self.pad_token_id)
             batch[NEGATIVE_INPUT_IDS], batch[NEGATIVE_ATTENTION_MASK] = padded["input_ids"], padded["attention_mask"]
             batch[NEGATIVE_LABELS] = pad_sequences([rows[i][NEGATIVE_LABELS] for i in with_negative], IGNORE_INDEX)
-            batch[NEGATIVE_ROWS] = torch.tensor(with_negative, dtype=torch.long)
+            decoder_inputs = [rows[i].get(NEGATIVE_DECODER_INPUT_IDS) for i in with_negative]
+            if all(decoder_inputs):
+                batch[NEGATIVE_DECODER_INPUT_IDS] = pad_sequences(decoder_inputs, self.pad_token_id)
+            elif any(decoder_inputs):
+                raise ValueError(f"some negatives of the batch have {NEGATIVE_DECODER_INPUT_IDS} and some do not; "
+                                 "give it with every negative or with none.")
         return batch

@@ -17,7 +17,14 @@ import torch
 import torch.nn.functional as F
 from transformers import Seq2SeqTrainer, Seq2SeqTrainingArguments
 
-from .collators import IGNORE_INDEX, NEGATIVE_ATTENTION_MASK, NEGATIVE_INPUT_IDS, NEGATIVE_KEYS, NEGATIVE_LABELS
+from .collators import (
+    IGNORE_INDEX,
+    NEGATIVE_ATTENTION_MASK,
+    NEGATIVE_DECODER_INPUT_IDS,
+    NEGATIVE_INPUT_IDS,
+    NEGATIVE_KEYS,
+    NEGATIVE_LABELS,
+)
 from .conseq_loss import summarize, token_losses
 
 STAT_PARTS = ("pos_sum", "pos_tokens", "neg_sum", "neg_tokens", "neg_prob_sum")
@@ -66,7 +73,7 @@ class ConSeqTrainer(Seq2SeqTrainer):
 
     def _set_signature_columns_if_needed(self) -> None:
         if self._signature_columns is None:
-            self._signature_columns = ["input_ids", "attention_mask", "labels", NEGATIVE_LABELS, NEGATIVE_INPUT_IDS]
+            self._signature_columns = ["input_ids", "attention_mask", "labels", *NEGATIVE_KEYS]
 
     def _get_num_items_in_batch(self, batch_samples: list, device: torch.device) -> torch.Tensor | None:
         """Positive plus negative target tokens over the accumulated micro-batches and all processes."""
@@ -84,17 +91,25 @@ class ConSeqTrainer(Seq2SeqTrainer):
         return total
 
     def _forward_pairs(self, model: torch.nn.Module, inputs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Logits for positives and negatives from one forward over the concatenated batch."""
+        """Logits for positives and negatives from one forward over the concatenated batch. Negatives use
+        their own source and decoder inputs when the batch has them, else the row's source and inputs
+        derived from their labels."""
+        unwrapped = self.accelerator.unwrap_model(model)
         positives, negatives = inputs["labels"], inputs.get(NEGATIVE_LABELS)
-        input_ids, attention_mask, labels = inputs["input_ids"], inputs["attention_mask"], positives
+        input_ids, attention_mask = inputs["input_ids"], inputs["attention_mask"]
+        decoder_input_ids = unwrapped.prepare_decoder_input_ids_from_labels(labels=positives)
         if negatives is not None:
+            pad_id = unwrapped.config.pad_token_id or 0
+            neg_ids = inputs.get(NEGATIVE_INPUT_IDS, input_ids)
+            neg_mask = inputs.get(NEGATIVE_ATTENTION_MASK, attention_mask)
+            neg_decoder = inputs.get(NEGATIVE_DECODER_INPUT_IDS)
+            if neg_decoder is None:
+                neg_decoder = unwrapped.prepare_decoder_input_ids_from_labels(labels=negatives)
             width = max(positives.shape[1], negatives.shape[1])
-            labels = torch.cat([_pad_to(positives, width), _pad_to(negatives, width)])
-            source_width = max(input_ids.shape[1], inputs[NEGATIVE_INPUT_IDS].shape[1])
-            pad_id = self.accelerator.unwrap_model(model).config.pad_token_id or 0
-            input_ids = torch.cat([_pad_to(input_ids, source_width, pad_id), _pad_to(inputs[NEGATIVE_INPUT_IDS], source_width, pad_id)])
-            attention_mask = torch.cat([_pad_to(attention_mask, source_width, 0), _pad_to(inputs[NEGATIVE_ATTENTION_MASK], source_width, 0)])
-        decoder_input_ids = self.accelerator.unwrap_model(model).prepare_decoder_input_ids_from_labels(labels=labels)
+            decoder_input_ids = torch.cat([_pad_to(decoder_input_ids, width, pad_id), _pad_to(neg_decoder, width, pad_id)])
+            source_width = max(input_ids.shape[1], neg_ids.shape[1])
+            input_ids = torch.cat([_pad_to(input_ids, source_width, pad_id), _pad_to(neg_ids, source_width, pad_id)])
+            attention_mask = torch.cat([_pad_to(attention_mask, source_width, 0), _pad_to(neg_mask, source_width, 0)])
         logits = model(input_ids=input_ids, attention_mask=attention_mask, decoder_input_ids=decoder_input_ids).logits
         if negatives is None:
             return logits, None

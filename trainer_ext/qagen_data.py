@@ -72,9 +72,9 @@ def build_examples(
     The context window (in tokens) is drawn uniformly from ``[min_window, max_window]`` and placed at a
     random offset that keeps the answer inside. Answers cut by the window's limit are skipped, as the
     reference skips answers cut by truncation; the count is returned under ``skipped``. With ``negatives``
-    (QAGen only), examples also get ``negative_labels`` and ``negative_input_ids`` (empty lists where an
-    example has none, or where the negative shares the example's source), counted per kind under
-    ``negative_counts``.
+    (QAGen only), examples also get ``negative_labels`` (answer tokens only), ``negative_decoder_input_ids``
+    (the whole negative target, shifted) and ``negative_input_ids`` (empty lists where an example has no
+    negative, or where the negative shares the example's source), counted per kind under ``negative_counts``.
     """
     ids = fmt.validate(tokenizer)
     max_window = min(max_window, fmt.max_source_length - 2)
@@ -83,7 +83,7 @@ def build_examples(
     if negatives is not None:
         if fmt.task == "question-generation":
             raise ValueError("negatives apply to QAGen recipes only; remove 'negatives' for a question generator.")
-        out["negative_labels"], out["negative_input_ids"] = [], []
+        out["negative_labels"], out["negative_decoder_input_ids"], out["negative_input_ids"] = [], [], []
     counts = {"none": 0}
     skipped = 0
     cached_context, enc = None, None
@@ -120,11 +120,12 @@ def build_examples(
             else:
                 labels = target_ids(question, answer, ids, fmt.max_target_length)
             if negatives is not None:
-                window = (source, first - begin, last - begin)
-                kind, neg_source, neg_labels = draw_negative(negatives, tokenizer, ids, fmt, row["context"], text, question, answer, window)
+                answer_at = (source, first - begin, last - begin)
+                kind, neg_source, neg_target = draw_negative(negatives, tokenizer, ids, fmt, row["context"], text, question, answer, answer_at)
                 counts[kind] = counts.get(kind, 0) + 1
                 out["negative_input_ids"].append(wrap_source(neg_source, ids) if neg_source else [])
-                out["negative_labels"].append(neg_labels)
+                out["negative_labels"].append(answer_only_labels(neg_target, ids.separator) if neg_target else [])
+                out["negative_decoder_input_ids"].append([ids.decoder_start] + neg_target[:-1] if neg_target else [])
             source = wrap_source(source, ids)
             out["input_ids"].append(source)
             out["labels"].append(labels)
@@ -144,22 +145,22 @@ def wrap_source(tokens: list[int], ids: TokenIds) -> list[int]:
 
 def draw_negative(
     builder: NegativeBuilder, tokenizer: Any, ids: TokenIds, fmt: QAFormat, context: str, answer: str,
-    question_ids: list[int], answer_ids: list[int], window: tuple[list[int], int, int],
+    question_ids: list[int], answer_ids: list[int], answer_at: tuple[list[int], int, int],
 ) -> tuple[str, list[int], list[int]]:
-    """``(kind, negative source or [] for the example's own, answer-only labels)``; kind ``none`` and empty
-    lists when the example gets no negative or no configured kind applies to it."""
+    """``(kind, negative source or [] for the example's own, the negative's whole target)`` for the window
+    ``answer_at`` (its tokens, the answer's first and last position); kind ``none`` and empty lists when
+    the example gets no negative or no configured kind applies to it."""
     if not builder.wants_negative():
         return "none", [], []
-    tokens, first, last = window
+    tokens, first, last = answer_at
     for kind in builder.kinds():
         replacement = builder.same_context(context, answer) if kind == "swap_answer" else builder.foreign(context, answer)
         if replacement is None:
             continue
         new_ids = tokenizer(replacement, add_special_tokens=False)["input_ids"]
         if kind != "swap_context":
-            return kind, [], answer_only_labels(target_ids(question_ids, new_ids, ids, fmt.max_target_length), ids.separator)
+            return kind, [], target_ids(question_ids, new_ids, ids, fmt.max_target_length)
         corrupted = tokens[:first] + new_ids + tokens[last + 1 :]
         if len(corrupted) <= fmt.max_source_length - 2 and not contains(corrupted, answer_ids):
-            labels = target_ids(question_ids, answer_ids, ids, fmt.max_target_length)
-            return kind, corrupted, answer_only_labels(labels, ids.separator)
+            return kind, corrupted, target_ids(question_ids, answer_ids, ids, fmt.max_target_length)
     return "none", [], []
