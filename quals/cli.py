@@ -14,6 +14,7 @@ import inspect
 import logging
 import os
 import sys
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -114,20 +115,45 @@ def close_distributed() -> None:
 
 def _score(args: argparse.Namespace) -> int:
     """Check and claim the output (before any slow work: reading, loading the model), then score into it."""
-    from .io_utils import check_output, output_lock
+    from .io_utils import check_output
 
     check_output(args.output, [p for p in (args.input, args.sources, args.summaries) if p], resume=not args.overwrite)
     rank, world, barrier, device = distributed_context()
     try:
-        with (output_lock(args.output) if rank == 0 else contextlib.nullcontext()):  # one lock per run, not per rank
-            if barrier:
-                barrier()  # no rank touches its files before rank 0 holds the lock
+        with run_lock(args.output, rank, world):
             stats, signature = _score_claimed(args, rank, world, barrier, device)
     finally:
         close_distributed()
     if rank == 0:
         print(stats.line(signature), file=sys.stderr)
     return 0
+
+
+@contextlib.contextmanager
+def run_lock(output: str, rank: int, world: int) -> Iterator[None]:
+    """One lock per run: rank 0 takes ``<output>.lock`` and tells every rank whether it got it, so that all
+    of them fail with its message (none is left waiting at a barrier) or all go on, after it holds the lock."""
+    from .io_utils import acquire_lock, release_lock
+
+    lock, refusal = None, None
+    if rank == 0:
+        try:
+            lock = acquire_lock(output)
+        except ValueError as e:
+            refusal = str(e)
+    if world > 1:
+        import torch.distributed as dist
+
+        shared = [refusal]
+        dist.broadcast_object_list(shared, src=0)
+        refusal = shared[0]
+    if refusal:
+        raise ValueError(refusal)
+    try:
+        yield
+    finally:
+        if lock:
+            release_lock(lock)
 
 
 def _score_claimed(args: argparse.Namespace, rank: int, world: int, barrier: Any, device: str | None) -> tuple[CorpusStats, str]:

@@ -97,15 +97,6 @@ def _fingerprint(rows: Rows) -> str:
     return digest.hexdigest()
 
 
-def check_kept_columns(rows: Rows, scorer: Any) -> None:
-    """Refuse kept input columns whose names the records use for results (they would be overwritten)."""
-    reserved = {"index", "error", "skipped", "signature", "qa_pairs", "questions", scorer.metric_name, scorer.count_name}
-    clash = sorted({name for columns in rows.columns or [] for name in columns} & reserved)
-    if clash:
-        raise ValueError(f"{rows.origin}: input column(s) {clash} would be overwritten by the results; "
-                         "rename them, or leave them out with --keep-columns.")
-
-
 def check_meta(output: str, meta: dict[str, Any], overwrite: bool, write: bool) -> None:
     """Refuse to resume ``output`` under other inputs or settings (kept in ``output.meta.json``)."""
     path = output + ".meta.json"
@@ -188,7 +179,6 @@ def score_corpus(
         raise ValueError(f"{len(rows.sources)} sources but {len(rows.summaries)} summaries.")
     if world_size > 1 and barrier is None:
         raise ValueError("several processes need a barrier (torch.distributed) to share the output safely.")
-    check_kept_columns(rows, scorer)
     meta = {
         "signature": scorer.signature(), "input_sha256": _fingerprint(rows), "rows": n,
         "with_qa_pairs": with_pairs, "processes": world_size, "batch_size": scorer.batch_size,

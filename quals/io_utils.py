@@ -159,12 +159,3 @@ def release_lock(lock: str) -> None:
     if owner == (os.getpid(), socket.gethostname()):
         os.unlink(lock)
 
-
-@contextmanager
-def output_lock(output: str) -> Iterator[None]:
-    """Hold ``<output>.lock`` for the block, released on any exit, errors included."""
-    lock = acquire_lock(output)
-    try:
-        yield
-    finally:
-        release_lock(lock)

@@ -24,17 +24,25 @@ class Rows:
     columns: list[dict[str, Any]] | None = None
 
 
+# Fields of the output records (QUALS and QAGS): an input column of that name is never copied over one.
+RECORD_FIELDS = frozenset({"index", "error", "skipped", "signature", "qa_pairs", "questions",
+                           "quals", "num_qa_pairs", "qags", "num_questions"})
+
+
 def kept_columns(record: dict[str, Any], keep: str, skip: tuple[str, str], where: str) -> dict[str, Any]:
-    """The columns of ``record`` that ``keep`` names: "all" (every column but ``skip``), "none", or a
-    comma-separated list, each of which the record must have."""
+    """The columns of ``record`` that ``keep`` names: "all" (every column but ``skip`` and the record's own
+    field names), "none", or a comma-separated list, each of which the record must have."""
     if keep == "all":
-        return {k: v for k, v in record.items() if k not in skip}
+        return {k: v for k, v in record.items() if k not in skip and k not in RECORD_FIELDS}
     if keep == "none":
         return {}
     names = [name.strip() for name in keep.split(",") if name.strip()]
     missing = [name for name in names if name not in record]
     if missing:
-        raise ValueError(f"{where}: no column {missing} to keep (columns: {sorted(record)}); fix --keep-columns.")
+        raise ValueError(f"{where}: no column {missing} to keep (columns: {sorted(map(str, record))}); fix --keep-columns.")
+    clash = sorted(set(names) & RECORD_FIELDS)
+    if clash:
+        raise ValueError(f"{where}: --keep-columns names {clash}, which the results use; rename the column(s) in your data.")
     return {name: record[name] for name in names}
 
 
@@ -105,6 +113,9 @@ def _read_csv(path: str, source_column: str, summary_column: str, keep: str) -> 
                              "choose one with --source-column/--summary-column.")
     sources, summaries, columns = [], [], []
     for record in reader:
+        if None in record:  # what DictReader gives a row with more fields than the header
+            raise ValueError(f"{path}:{reader.line_num}: the row has more fields than the header {header} (an unquoted "
+                             "comma in a text?); quote the field or fix the line.")
         for column in (source_column, summary_column):
             if record[column] is None:  # what DictReader gives a row that ends before the column
                 raise ValueError(f"{path}:{reader.line_num}: the row is missing the column {column!r} (it has fewer "

@@ -29,6 +29,7 @@ from .timing import Stopwatch
 logger = logging.getLogger(__name__)
 NS_MODES = ("rescore", "beam")
 LONG_SOURCE_MODES = ("windows", "truncate")
+WINDOWS_PER_ENCODE = 8  # source windows encoded at once: a batch of 8 sources that fit is one encode, as before
 NO_PAIR = "no pair survived the filter"  # why a summary has no score (QualsResult.skipped)
 NO_WORDS = "summary has no words the model knows"  # only punctuation, symbols or unknown tokens: nothing to ask about
 
@@ -255,8 +256,8 @@ class QualsScorer(CheckedSettings):
         """Whether a summary's tokens hold a word: a token with a letter or digit that is no special or unknown
         token. Without one, any pair would ask about punctuation or an [UNK] answer."""
         special = set(self.qagen.tokenizer.all_special_ids)
-        tokens = self.qagen.token_strings(token_ids)
-        return any(i not in special and any(ch.isalnum() for ch in token) for i, token in zip(token_ids, tokens))
+        # decoded, not raw token strings: byte-level BPE writes a space as "Ġ", which counts as a letter
+        return any(i not in special and any(ch.isalnum() for ch in self.qagen.decode([i])) for i in token_ids)
 
     def _score_on_sources(self, sources: list[str], kept: list[list]) -> list[list[list[float]]]:
         """Teacher-force each summary's kept pairs on its source; identical sources are encoded once. A
@@ -272,16 +273,18 @@ class QualsScorer(CheckedSettings):
             owners = list(range(len(unique)))
             cut = {text for text, was_cut in zip(unique, truncated) if was_cut}
             self.truncations += sum(1 for s, pairs in zip(sources, kept) if pairs and s in cut)
-        context = self.qagen.network.encode(source_ids, source_mask)
-        for u, text in enumerate(unique):
-            members = [i for i, s in enumerate(sources) if s == text and kept[i]]
-            sequences = [p.tokens for i in members for p in kept[i]]
-            per_window = [
-                self.qagen.token_logprobs(context.select(torch.tensor([w], device=source_ids.device)), sequences)
-                for w, owner in enumerate(owners) if owner == u
-            ]
-            scores = [max(options, key=mean) for options in zip(*per_window)]
-            for i in members:
+        members = [[i for i, s in enumerate(sources) if s == text and kept[i]] for text in unique]
+        sequences = [[p.tokens for i in group for p in kept[i]] for group in members]
+        best: list[list[list[float]] | None] = [None] * len(unique)  # per source: each pair's best window so far
+        for start in range(0, len(owners), WINDOWS_PER_ENCODE):  # bounded memory for very long sources
+            context = self.qagen.network.encode(
+                source_ids[start : start + WINDOWS_PER_ENCODE], source_mask[start : start + WINDOWS_PER_ENCODE]
+            )
+            for w, u in enumerate(owners[start : start + WINDOWS_PER_ENCODE]):
+                scores = self.qagen.token_logprobs(context.select(torch.tensor([w], device=source_ids.device)), sequences[u])
+                best[u] = scores if best[u] is None else [max(a, b, key=mean) for a, b in zip(best[u], scores)]
+        for group, scores in zip(members, best):
+            for i in group:
                 out[i], scores = scores[: len(kept[i])], scores[len(kept[i]) :]
         return out
 

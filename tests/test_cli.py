@@ -266,10 +266,13 @@ def test_other_input_columns_are_kept_so_results_join_back(trained_qagen_dir, tm
     capsys.readouterr()
     assert main([*common, "--output", str(tmp_path / "x.jsonl"), "--keep-columns", "id,lang"]) == 2
     assert "no column ['lang'] to keep" in capsys.readouterr().err
-    _write_jsonl(tmp_path / "clash.jsonl", [{"quals": 1.0, **r} for r in _rows(2)])
-    assert main(["score", "--input", str(tmp_path / "clash.jsonl"), "--model", trained_qagen_dir, *FLAGS,
-                 "--output", str(tmp_path / "c.jsonl")]) == 2
-    assert "input column(s) ['quals'] would be overwritten" in capsys.readouterr().err
+    _write_jsonl(tmp_path / "clash.jsonl", [{"index": 7, "quals": 1.0, "id": "x", **r} for r in _rows(2)])
+    clash = ["score", "--input", str(tmp_path / "clash.jsonl"), "--model", trained_qagen_dir, *FLAGS]
+    assert main([*clash, "--output", str(tmp_path / "c.jsonl")]) == 0  # all: the results' own fields are not copied
+    record = json.loads(open(tmp_path / "c.jsonl").readline())
+    assert record["index"] == 0 and record["id"] == "x" and record["quals"] != 1.0
+    assert main([*clash, "--output", str(tmp_path / "d.jsonl"), "--keep-columns", "id,quals"]) == 2
+    assert "--keep-columns names ['quals'], which the results use" in capsys.readouterr().err
 
 
 def test_missing_column_is_a_clear_error(trained_qagen_dir, tmp_path, capsys):
@@ -282,6 +285,9 @@ def test_missing_column_is_a_clear_error(trained_qagen_dir, tmp_path, capsys):
     (tmp_path / "empty.csv").write_text("", encoding="utf-8")
     assert main(_cmd(trained_qagen_dir, tmp_path / "empty.csv", tmp_path / "out.jsonl")) == 2
     assert "empty.csv: the header has no column 'source' (columns: [])" in capsys.readouterr().err
+    (tmp_path / "long.csv").write_text("id,source,summary\n1,The council met.,The council met, on Tuesday\n", encoding="utf-8")
+    assert main(_cmd(trained_qagen_dir, tmp_path / "long.csv", tmp_path / "out.jsonl")) == 2
+    assert "long.csv:2: the row has more fields than the header" in capsys.readouterr().err
 
 
 def _run(args, **kwargs):

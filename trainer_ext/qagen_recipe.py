@@ -75,6 +75,8 @@ class SquadRecipe:
 def weighted(rows: list[dict[str, Any]], weight: float, rng: random.Random) -> list[dict[str, Any]]:
     """``rows`` repeated ``int(weight)`` times plus a seeded sample of the fraction left, in file order."""
     whole, part = int(weight), round((weight - int(weight)) * len(rows))
+    if whole == 0 and part == 0 and rows:
+        logger.warning("a train file weight of %s takes none of its %d rows.", weight, len(rows))
     extra = sorted(rng.sample(range(len(rows)), part))
     return [row for _ in range(whole) for row in rows] + [rows[i] for i in extra]
 
@@ -210,6 +212,8 @@ def train_qagen(recipe: QAGenRecipe, output_dir: str, resume: bool = True) -> Se
     else:
         ids = fmt.validate(tokenizer)  # ConSeqTrainer builds decoder inputs from labels with these
         model.config.decoder_start_token_id, model.config.pad_token_id = ids.decoder_start, ids.pad
+        if "unlikelihood_weight" in recipe.training:
+            raise ValueError("training.unlikelihood_weight: set the weight of negatives with negatives.weight instead.")
         settings = {"label_smoothing_factor": 0.0, **settings, "unlikelihood_weight": negatives.weight}
         args, trainer_cls, collator = ConSeqConfig(**settings), ConSeqTrainer, ConSeqCollator(pad_id)
     trainer = trainer_cls(
