@@ -21,7 +21,7 @@ demo: install
 	$(BIN)/quals demo
 
 test: install
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q -rs tests
 
 clean:
 	rm -rf $(VENV) *.egg-info

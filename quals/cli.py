@@ -229,6 +229,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except (ValueError, OSError) as e:  # bad input or settings; files that cannot be read or written
         return user_error("quals", args.command, e)
+    except KeyboardInterrupt as e:  # Ctrl-C: one line (how far it got, when known), not a traceback
+        print(f"quals {args.command}: {e.args[0] if e.args else 'interrupted.'}", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

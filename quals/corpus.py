@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -203,11 +204,18 @@ def score_corpus(
 
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=hi - lo, initial=done, unit="summary", disable=not progress, position=rank, desc=f"rank {rank}")
+    if progress and 0 < done < hi - lo:
+        print(f"{output}: resuming after {lo + done} of {n} rows" + (f" (rank {rank})" if world_size > 1 else ""), file=sys.stderr)
+    bar = tqdm(total=hi - lo, initial=done, unit="summary", disable=not progress, position=rank,
+               desc=f"rank {rank}" if world_size > 1 else None)
     started = time.time()
     for start in range(lo + done, hi, scorer.batch_size):
         indices = list(range(start, min(start + scorer.batch_size, hi)))
-        append_jsonl(parts[rank], _score_rows(scorer, rows, indices, with_pairs))
+        try:
+            append_jsonl(parts[rank], _score_rows(scorer, rows, indices, with_pairs))
+        except KeyboardInterrupt:  # the records written so far are complete: say so, and how to go on
+            bar.close()
+            raise KeyboardInterrupt(f"interrupted after {start} of {n} rows; run the same command to resume.") from None
         bar.update(len(indices))
     bar.close()
     if barrier:

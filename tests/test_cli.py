@@ -275,6 +275,31 @@ def test_other_input_columns_are_kept_so_results_join_back(trained_qagen_dir, tm
     assert "--keep-columns names ['quals'], which the results use" in capsys.readouterr().err
 
 
+def test_resume_says_where_it_starts_and_ctrl_c_ends_in_one_line(trained_qagen_dir, tmp_path, capsys, monkeypatch):
+    import quals.corpus
+
+    _write_jsonl(tmp_path / "in.jsonl", _rows(3))
+    cmd = ["score", "--input", str(tmp_path / "in.jsonl"), "--output", str(tmp_path / "out.jsonl"),
+           "--model", trained_qagen_dir, *FLAGS[:-1], "--batch-size", "1"]
+    real_append, calls = quals.corpus.append_jsonl, []
+
+    def append_then_interrupt(path, records):
+        calls.append(path)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        real_append(path, records)
+
+    monkeypatch.setattr(quals.corpus, "append_jsonl", append_then_interrupt)
+    assert main(cmd) == 130
+    err = capsys.readouterr().err
+    assert "quals score: interrupted after 1 of 3 rows; run the same command to resume." in err and "Traceback" not in err
+    monkeypatch.setattr(quals.corpus, "append_jsonl", real_append)
+    assert main(cmd) == 0
+    err = capsys.readouterr().err
+    assert "out.jsonl: resuming after 1 of 3 rows" in err and "rank 0" not in err
+    assert [json.loads(line)["index"] for line in open(tmp_path / "out.jsonl")] == [0, 1, 2]
+
+
 def test_missing_column_is_a_clear_error(trained_qagen_dir, tmp_path, capsys):
     _write_jsonl(tmp_path / "in.jsonl", [{"document": "x", "summary": "y"}])
     assert main(_cmd(trained_qagen_dir, tmp_path / "in.jsonl", tmp_path / "out.jsonl")) == 2
