@@ -156,7 +156,9 @@ def run_lock(output: str, rank: int, world: int) -> Iterator[None]:
             release_lock(lock)
 
 
-def _score_claimed(args: argparse.Namespace, rank: int, world: int, barrier: Any, device: str | None) -> tuple[CorpusStats, str]:
+def _score_claimed(
+    args: argparse.Namespace, rank: int, world: int, barrier: Any, device: str | None
+) -> tuple[CorpusStats, str]:
     """Read the rows, load the scorer and score this rank's shard; (corpus stats, scorer signature)."""
     from .corpus import score_corpus
     from .readers import read_rows
@@ -197,19 +199,34 @@ def user_error(prog: str, command: str, error: Exception) -> int:
     return 2
 
 
+SCORE_EXAMPLES = """examples:
+  quals score --input rows.jsonl --output scores.jsonl                  # columns source, summary (+ any others)
+  quals score --input rows.csv --source-column article --summary-column summary --output scores.jsonl
+  quals score --sources docs.txt --summaries sums.txt --output scores.jsonl --num-beams 20 --num-beam-groups 20
+  quals score --input rows.jsonl --output qags.jsonl --metric qags      # the QAGS baseline
+  torchrun --nproc-per-node 2 -m quals.cli score --input rows.jsonl --output scores.jsonl
+"""
+
+
 def main(argv: list[str] | None = None) -> int:
     metric = chosen_metric(argv)  # --metric decides which scorer's flags exist
     parser = argparse.ArgumentParser(prog="quals", description="QUALS factual-consistency scores for summaries.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("score", help="score a corpus into JSONL (resumable; shards under torchrun/accelerate)")
+    p = sub.add_parser(
+        "score", help="score a corpus into JSONL (resumable; shards under torchrun/accelerate)",
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=SCORE_EXAMPLES,
+    )
     p.add_argument("--input", help="JSONL or CSV with one (source, summary) row per line")
     p.add_argument("--sources", help="plain-text file, one source document per line")
     p.add_argument("--summaries", help="plain-text file, one summary per line (aligned with --sources)")
-    p.add_argument("--source-column", default="source")
-    p.add_argument("--summary-column", default="summary")
+    p.add_argument("--source-column", default="source",
+                   help="the --input column holding the source documents (default: source)")
+    p.add_argument("--summary-column", default="summary",
+                   help="the --input column holding the summaries (default: summary)")
     p.add_argument("--keep-columns", default="all",
-                   help="input columns copied into each record, so results join back to your data: all (default), none, or e.g. id,system")
+                   help="input columns copied into each record, so results join back to your data: "
+                        "all (default), none, or e.g. id,system")
     p.add_argument("--output", required=True, help="JSONL results; re-running continues where it stopped")
     p.add_argument("--metric", choices=METRICS, default="quals", help="quals (default) or the QAGS baseline")
     p.add_argument("--qa-pairs", action="store_true", help="include the kept QA pairs (QAGS: questions and answers)")

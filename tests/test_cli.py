@@ -446,3 +446,5 @@ def test_every_scorer_setting_is_documented_once_and_shown_in_help(capsys, monke
         main(["score", "--help"])
     shown = " ".join(capsys.readouterr().out.split())
     assert "takes it from the beam scores (diversity penalty included), as the paper's code does. Default: rescore." in shown
+    assert "the --input column holding the summaries (default: summary)" in shown  # no flag without help
+    assert "examples: quals score --input rows.jsonl --output scores.jsonl" in shown
