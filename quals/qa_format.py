@@ -156,6 +156,11 @@ class TokenIds:
     source_bos: int | None
     source_eos: int | None
 
+    def wrap_source(self, tokens: list[int]) -> list[int]:
+        """A source's text tokens between the format's begin and end tokens (where it declares them)."""
+        head = [self.source_bos] if self.source_bos is not None else []
+        return head + list(tokens) + ([self.source_eos] if self.source_eos is not None else [])
+
 
 PRESETS: dict[str, QAFormat] = {
     # The paper's fairseq BART-large QAGen: no <s> anywhere, decoder starts from </s>, separator is the

@@ -304,9 +304,7 @@ class QAGen:
 
     def pad_sources(self, rows: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
         """Wrap token rows in the format's source tokens and right-pad them into ids and mask."""
-        head = [self.ids.source_bos] if self.ids.source_bos is not None else []
-        tail = [self.ids.source_eos] if self.ids.source_eos is not None else []
-        rows = [head + ids + tail for ids in rows]
+        rows = [self.ids.wrap_source(ids) for ids in rows]
         width = max(len(r) for r in rows)
         input_ids = torch.full((len(rows), width), self.ids.pad, dtype=torch.long)
         mask = torch.zeros((len(rows), width), dtype=torch.long)

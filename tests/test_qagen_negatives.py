@@ -1,9 +1,8 @@
-"""QAGen negatives: same-kind swaps that never still contain the true answer, answer-only labels, ratios,
-and a recipe run that trains with them (unlikelihood logged); a prefix-LM grown by repeating its layers."""
+"""QAGen negatives: same-kind swaps that never still contain the true answer, answer-only labels, ratios;
+a prefix-LM grown by repeating its layers. (A recipe run with negatives is in test_recipe.py.)"""
 
 from __future__ import annotations
 
-import json
 import os
 
 import pytest
@@ -107,34 +106,6 @@ def test_bad_settings_are_named():
         NegativeConfig(ratio=0.0)
     with pytest.raises(ValueError, match="negatives.weight"):
         NegativeConfig(weight=-1)
-
-
-def test_recipe_trains_with_negatives_and_logs_unlikelihood(tmp_path):
-    from facts import fact_rows
-    from tiny import TINY_FORMAT, tiny_bert_config, tiny_tokenizer
-    from transformers import BertModel
-
-    from trainer_ext.qagen_recipe import QAGenRecipe, train_qagen
-
-    base = str(tmp_path / "tiny-bert")
-    tok = tiny_tokenizer(base)
-    BertModel(tiny_bert_config(len(tok)), add_pooling_layer=False).save_pretrained(base)
-    data = tmp_path / "facts.jsonl"
-    data.write_text("".join(json.dumps(r) + "\n" for r in fact_rows(n=40)))
-    recipe = QAGenRecipe(
-        base_model=base, qa_format=TINY_FORMAT.to_dict(), train_files=[str(data)], train_file_weights=[1.5],
-        min_window=64, max_window=64, negatives={"ratio": 1.0, "weight": 2.0},
-        training={"per_device_train_batch_size": 8, "max_steps": 2, "save_steps": 2, "learning_rate": 1e-3,
-                  "use_cpu": True, "report_to": "none", "logging_steps": 1},
-    )
-    trainer = train_qagen(recipe, str(tmp_path / "run"))
-    assert trainer.args.unlikelihood_weight == 2.0 and len(trainer.train_dataset) == 60  # 40 rows x 1.5
-    logged = trainer.state.log_history[0]
-    assert {"pos_loss", "neg_loss", "neg_token_prob"} <= set(logged) and 0 < logged["neg_token_prob"] < 1
-    with pytest.raises(ValueError, match="negatives: unknown"):
-        QAGenRecipe(negatives={"ratios": 0.5}).negative_config()
-    with pytest.raises(ValueError, match="train_file_weights"):
-        QAGenRecipe(train_files=[str(data)], train_file_weights=[1.0, 2.0]).check_files()
 
 
 def test_repeated_layers_start_as_copies_and_reload_deeper(tmp_path):

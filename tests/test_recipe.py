@@ -1,5 +1,6 @@
 """The QAGen recipe: a tiny base trains a few steps on SQuAD-format rows, resumes, and exports a QAGen
-folder that QualsScorer loads, for the prefix-LM and for bert2bert (an ordinary encoder-decoder)."""
+folder that QualsScorer loads, for the prefix-LM and for bert2bert (an ordinary encoder-decoder); with
+negatives it trains through ConSeqTrainer."""
 
 from __future__ import annotations
 
@@ -179,3 +180,21 @@ sys.exit(code)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "initialized after main: False" in result.stdout
     assert os.path.isdir(tmp_path / "run" / "checkpoint-1")
+
+
+def test_recipe_trains_with_negatives_and_logs_unlikelihood(base_and_data):
+    base, data, folder = base_and_data
+    recipe = QAGenRecipe(
+        base_model=base, qa_format=TINY_FORMAT.to_dict(), train_files=[data], train_file_weights=[1.5],
+        min_window=64, max_window=64, negatives={"ratio": 1.0, "weight": 2.0},
+        training={"per_device_train_batch_size": 8, "max_steps": 2, "save_steps": 2, "learning_rate": 1e-3,
+                  "use_cpu": True, "report_to": "none", "logging_steps": 1},
+    )
+    trainer = train_qagen(recipe, str(folder / "run-negatives"))
+    assert trainer.args.unlikelihood_weight == 2.0 and len(trainer.train_dataset) == 60  # 40 rows x 1.5
+    logged = trainer.state.log_history[0]
+    assert {"pos_loss", "neg_loss", "neg_token_prob"} <= set(logged) and 0 < logged["neg_token_prob"] < 1
+    with pytest.raises(ValueError, match="negatives: unknown"):
+        QAGenRecipe(negatives={"ratios": 0.5}).negative_config()
+    with pytest.raises(ValueError, match="train_file_weights"):
+        QAGenRecipe(train_files=[data], train_file_weights=[1.0, 2.0]).check_files()

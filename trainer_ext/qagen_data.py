@@ -123,10 +123,10 @@ def build_examples(
                 answer_at = (source, first - begin, last - begin)
                 kind, neg_source, neg_target = draw_negative(negatives, tokenizer, ids, fmt, row["context"], text, question, answer, answer_at)
                 counts[kind] = counts.get(kind, 0) + 1
-                out["negative_input_ids"].append(wrap_source(neg_source, ids) if neg_source else [])
+                out["negative_input_ids"].append(ids.wrap_source(neg_source) if neg_source else [])
                 out["negative_labels"].append(answer_only_labels(neg_target, ids.separator) if neg_target else [])
                 out["negative_decoder_input_ids"].append([ids.decoder_start] + neg_target[:-1] if neg_target else [])
-            source = wrap_source(source, ids)
+            source = ids.wrap_source(source)
             out["input_ids"].append(source)
             out["labels"].append(labels)
             out["decoder_input_ids"].append([ids.decoder_start] + labels[:-1])
@@ -136,11 +136,6 @@ def build_examples(
     if negatives is not None:
         out["negative_counts"] = [counts]
     return out
-
-
-def wrap_source(tokens: list[int], ids: TokenIds) -> list[int]:
-    """The format's begin and end tokens around a source window."""
-    return ([ids.source_bos] if ids.source_bos is not None else []) + tokens + ([ids.source_eos] if ids.source_eos is not None else [])
 
 
 def draw_negative(
