@@ -46,6 +46,18 @@ def kept_columns(record: dict[str, Any], keep: str, skip: tuple[str, str], where
     return {name: record[name] for name in names}
 
 
+def table_rows(
+    sources: list[Any], summaries: list[Any], path: str, columns: list[dict[str, Any]], names: set[str]
+) -> Rows:
+    """``Rows`` of a JSONL or CSV file whose records had the columns ``names``; says which of them were left
+    out for carrying a result field's name (under --keep-columns all), so none goes missing without a word."""
+    left_out = sorted(names & RECORD_FIELDS)
+    if left_out:
+        logger.warning("%s: column(s) %s not copied into the results, which use those names; rename them to keep them.",
+                       path, left_out)
+    return Rows(sources, summaries, path, columns if any(columns) else None)
+
+
 def _column(record: Any, column: str, where: str) -> Any:
     if not isinstance(record, dict):
         raise ValueError(f"{where}: expected a JSON object with {column!r}, got {type(record).__name__}; fix or remove the line.")
@@ -86,7 +98,7 @@ def _read_jsonl(path: str, source_column: str, summary_column: str, keep: str) -
     if next((line for line in lines if line.strip()), "").lstrip().startswith("["):
         raise ValueError(f"{path} holds a JSON array; --input takes JSON Lines, one object per line: convert it "
                          f"(jq -c '.[]' {path} > rows.jsonl), or use CSV.")
-    sources, summaries, columns, blank = [], [], [], 0
+    sources, summaries, columns, names, blank = [], [], [], set(), 0
     for n, line in enumerate(lines, 1):
         if not line.strip():
             blank += 1
@@ -98,9 +110,10 @@ def _read_jsonl(path: str, source_column: str, summary_column: str, keep: str) -
         sources.append(_column(record, source_column, f"{path}:{n}"))
         summaries.append(_column(record, summary_column, f"{path}:{n}"))
         columns.append(kept_columns(record, keep, (source_column, summary_column), f"{path}:{n}"))
+        names.update(record)
     if blank:
         logger.warning("%s: %d blank line(s) skipped; output rows follow the non-blank lines.", path, blank)
-    return Rows(sources, summaries, path, columns if any(columns) else None)
+    return table_rows(sources, summaries, path, columns, names if keep == "all" else set())
 
 
 def _read_csv(path: str, source_column: str, summary_column: str, keep: str) -> Rows:
@@ -123,7 +136,7 @@ def _read_csv(path: str, source_column: str, summary_column: str, keep: str) -> 
         sources.append(record[source_column])
         summaries.append(record[summary_column])
         columns.append(kept_columns(record, keep, (source_column, summary_column), f"{path}:{reader.line_num}"))
-    return Rows(sources, summaries, path, columns if any(columns) else None)
+    return table_rows(sources, summaries, path, columns, set(header) if keep == "all" else set())
 
 
 def read_rows(

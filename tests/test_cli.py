@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import json
+import logging
 import os
 import shutil
 import signal
@@ -249,7 +250,7 @@ def test_input_files_in_other_encodings_or_shapes_are_named(tmp_path, capsys):
     assert read_rows(str(tmp_path / "bom.jsonl")).sources == [_rows(1)[0]["source"]]  # accepted, as CSV accepts it
 
 
-def test_other_input_columns_are_kept_so_results_join_back(trained_qagen_dir, tmp_path, capsys):
+def test_other_input_columns_are_kept_so_results_join_back(trained_qagen_dir, tmp_path, capsys, caplog):
     rows = [{"id": f"doc-{i}", "system": "s2s", **r} for i, r in enumerate(_rows(3))]
     _write_jsonl(tmp_path / "in.jsonl", rows)
     common = ["score", "--input", str(tmp_path / "in.jsonl"), "--model", trained_qagen_dir, *FLAGS]
@@ -268,7 +269,9 @@ def test_other_input_columns_are_kept_so_results_join_back(trained_qagen_dir, tm
     assert "no column ['lang'] to keep" in capsys.readouterr().err
     _write_jsonl(tmp_path / "clash.jsonl", [{"index": 7, "quals": 1.0, "id": "x", **r} for r in _rows(2)])
     clash = ["score", "--input", str(tmp_path / "clash.jsonl"), "--model", trained_qagen_dir, *FLAGS]
-    assert main([*clash, "--output", str(tmp_path / "c.jsonl")]) == 0  # all: the results' own fields are not copied
+    with caplog.at_level(logging.WARNING, logger="quals.readers"):
+        assert main([*clash, "--output", str(tmp_path / "c.jsonl")]) == 0  # all: the results' own fields are not copied
+    assert "column(s) ['index', 'quals'] not copied into the results" in caplog.text  # and said so
     record = json.loads(open(tmp_path / "c.jsonl").readline())
     assert record["index"] == 0 and record["id"] == "x" and record["quals"] != 1.0
     assert main([*clash, "--output", str(tmp_path / "d.jsonl"), "--keep-columns", "id,quals"]) == 2
