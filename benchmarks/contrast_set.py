@@ -37,6 +37,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import DEFAULT_FRANK, DEFAULT_FRANK_DOCS, frank_article_id, read_jsonl  # noqa: E402
 
 from quals.lexical import bigram_overlap, words  # noqa: E402
+from quals.registry import metric_of  # noqa: E402
 
 DEFAULT_CONTRAST = os.path.join(os.path.dirname(os.path.abspath(__file__)), "contrast_frank_valid.jsonl")
 KINDS = ("entity", "number", "negation")
@@ -329,7 +330,7 @@ def evaluate(args: argparse.Namespace, rows: list[dict], documents: dict[str, st
     texts = list(dict.fromkeys((r["doc_id"], s) for r in rows for s in (r["reference"], r["twin"])))
     stats = score_corpus(scorer, Rows([documents[d] for d, _ in texts], [s for _, s in texts], args.contrast), args.scores)
     records = read_records(args.scores, "--scores", len(texts))
-    key = scorer.metric_name
+    key = metric_of(scorer).name
     score = {text: rec[key] for text, rec in zip(texts, records)}
     overlap = {text: bigram_overlap(documents[text[0]], text[1]) for text in texts}
 
@@ -347,7 +348,8 @@ def evaluate(args: argparse.Namespace, rows: list[dict], documents: dict[str, st
 
 
 def main(argv: list[str] | None = None) -> dict | list[dict]:
-    from quals.cli import METRICS, add_scorer_flags, chosen_metric, scorer_class, scorer_kwargs
+    from quals.cli import chosen_metric
+    from quals.registry import METRICS
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -362,14 +364,14 @@ def main(argv: list[str] | None = None) -> dict | list[dict]:
     score.add_argument("--docs", default=DEFAULT_FRANK_DOCS, help="summ/frank_docs.jsonl (the documents, joined by id)")
     score.add_argument("--scores", required=True, help="JSONL of scores (resumed if present)")
     score.add_argument("--limit", type=int, help="only the first N contrast pairs")
-    score.add_argument("--metric", choices=METRICS, default="quals")
-    cls = scorer_class(chosen_metric(argv))
-    add_scorer_flags(score, cls)
+    score.add_argument("--metric", choices=list(METRICS), default="quals")
+    spec = chosen_metric(argv)
+    spec.settings.add_cli_flags(score)
     args = parser.parse_args(argv)
     if args.command == "build":
         return build(args)
     rows, documents = load_pairs(args)  # data errors before the model loads
-    report = evaluate(args, rows, documents, cls(**scorer_kwargs(args, cls)))
+    report = evaluate(args, rows, documents, spec.build(spec.settings.from_cli(args)))
     print(json.dumps(report, indent=2))
     return report
 

@@ -20,6 +20,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import DEFAULT_FRANK, DEFAULT_QAGS  # noqa: E402
 from meta_eval import evaluate, load_data, parse_args  # noqa: E402
 
+from quals.registry import metric_of  # noqa: E402
+
 # meta_eval flags that choose one set's data or scores: dev_sets sets them itself, per set.
 PER_SET_FLAGS = ("--data", "--frank", "--scores", "--paired-with", "--doc-field", "--summary-field", "--score-field")
 
@@ -58,14 +60,12 @@ def main(argv: list[str] | None = None) -> dict:
     clash = [a for a in rest if a.split("=")[0] in PER_SET_FLAGS]
     if clash:
         parser.error(f"{clash[0]} is set per set here: use --qags-data/--frank-data and --qags-scores/--frank-scores.")
-    from quals.cli import scorer_kwargs
-
-    qags_args, cls = parse_args([*rest, "--data", own.qags_data, "--scores", own.qags_scores])
+    qags_args, spec = parse_args([*rest, "--data", own.qags_data, "--scores", own.qags_scores])
     frank_args, _ = parse_args([*rest, "--frank", "--data", own.frank_data, "--scores", own.frank_scores])
     sets = [(qags_args, load_data(qags_args)), (frank_args, load_data(frank_args))]  # data errors before the model loads
-    scorer = cls(**scorer_kwargs(qags_args, cls))
+    scorer = spec.build(spec.settings.from_cli(qags_args))
     qags, frank = (evaluate(args, data, scorer) for args, data in sets)
-    print(table(qags, frank, scorer.metric_name))
+    print(table(qags, frank, metric_of(scorer).name))
     return {"qags": qags, "frank": frank}
 
 

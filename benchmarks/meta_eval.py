@@ -32,6 +32,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import DEFAULT_FRANK, DEFAULT_QAGS, Judged, is_frank, load_frank, load_judged_jsonl, load_qags  # noqa: E402
 
 from quals.lexical import bigram_overlap  # noqa: E402
+from quals.registry import metric_of  # noqa: E402
 
 METHODS = ("pearson", "spearman", "kendall")
 FRANK_METHODS = ("pearson", "spearman")
@@ -117,8 +118,9 @@ def frank_figures(x: Sequence[float], human: Sequence[float], datasets: Sequence
     return out
 
 
-def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, type]:
-    """meta_eval's command line (data, scores, scorer flags), with --data defaulted, and the scorer class of --metric."""
+def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Any]:
+    """meta_eval's command line (data, scores, settings flags), with --data defaulted, and the registered
+    metric of --metric."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", help="QAGS-C jsonl (the default), FRANK's frank_valid.jsonl (found by its fields), "
                                        "or a judged JSONL with --*-field")
@@ -131,14 +133,15 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, type]:
     parser.add_argument("--bootstrap", type=int, default=1000)
     parser.add_argument("--paired-with", help="another scores JSONL on the same data: Pearson difference (and, on FRANK, "
                                               "partial Pearson difference), paired bootstrap")
-    from quals.cli import METRICS, add_scorer_flags, chosen_metric, scorer_class
+    from quals.cli import chosen_metric
+    from quals.registry import METRICS
 
-    parser.add_argument("--metric", choices=METRICS, default="quals")
-    cls = scorer_class(chosen_metric(argv))
-    add_scorer_flags(parser, cls)
+    parser.add_argument("--metric", choices=list(METRICS), default="quals")
+    spec = chosen_metric(argv)
+    spec.settings.add_cli_flags(parser)
     args = parser.parse_args(argv)
     args.data = args.data or (DEFAULT_FRANK if args.frank else DEFAULT_QAGS)
-    return args, cls
+    return args, spec
 
 
 def load_data(args: argparse.Namespace) -> Judged:
@@ -172,7 +175,7 @@ def evaluate(args: argparse.Namespace, data: Judged, scorer) -> dict:
 
     stats = score_corpus(scorer, Rows(data.docs, data.sums, args.data), args.scores, progress=True)
     records = read_records(args.scores, "--scores", len(data.docs))
-    key, count, human = scorer.metric_name, scorer.count_name, data.human
+    key, count, human = metric_of(scorer).name, metric_of(scorer).count_key, data.human
     kept = [i for i, r in enumerate(records) if r[key] is not None]
     baseline = [bigram_overlap(d, s) for d, s in zip(data.docs, data.sums)]
     report = {
@@ -205,11 +208,9 @@ def evaluate(args: argparse.Namespace, data: Judged, scorer) -> dict:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    from quals.cli import scorer_kwargs
-
-    args, cls = parse_args(argv)
+    args, spec = parse_args(argv)
     data = load_data(args)  # a missing or malformed data file is reported before any model loads
-    report = evaluate(args, data, cls(**scorer_kwargs(args, cls)))
+    report = evaluate(args, data, spec.build(spec.settings.from_cli(args)))
     print(json.dumps(report, indent=2))
     return report
 

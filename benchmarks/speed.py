@@ -28,6 +28,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import DEFAULT_QAGS, load_pairs  # noqa: E402
 from machine import cpu_bf16_support, describe  # noqa: E402
 
+from quals.registry import metric_of  # noqa: E402
+
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -77,7 +79,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     def max_abs_diff(rs: list) -> float | None:
         """Largest score change against the first variant, over summaries both scored (None: none shared)."""
-        key = scorers[0].metric_name
+        key = metric_of(scorers[0]).name
         pairs = [(getattr(a, key), getattr(b, key)) for a, b in zip(results[0], rs)]
         diffs = [abs(a - b) for a, b in pairs if a is not None and b is not None]
         return round(max(diffs), 6) if diffs else None
@@ -93,7 +95,7 @@ def main(argv: list[str] | None = None) -> dict:
                 "seconds_per_summary": round(s / total, 3),
                 "summaries_per_second": round(total / s, 3),
                 "speed_vs_first": round(seconds[0] / s, 3),
-                "coverage": sum(getattr(r, scorer.metric_name) is not None for r in rs) / len(rs),
+                "coverage": sum(getattr(r, metric_of(scorer).name) is not None for r in rs) / len(rs),
                 **({"device": str(scorer.qagen.device), "max_abs_diff_vs_first": max_abs_diff(rs)}
                    if isinstance(scorer, quals.QualsScorer) else {}),
                 "seconds_per_summary_by_stage": {

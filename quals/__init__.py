@@ -1,16 +1,28 @@
-"""QUALS: factual consistency of summaries from one question-and-answer generation model (Nan et al., 2021)."""
+"""QUALS: factual consistency of summaries from one question-and-answer generation model (Nan et al., 2021).
+
+The names below import on first use (PEP 562), so that ``import quals`` (and ``quals --help``) does not load
+torch until a scorer or model is asked for.
+"""
 
 from __future__ import annotations
 
 import os
 
+from .lazy_exports import lazy_exports
+
 __version__ = "0.2.0"
 
-from .inputs import InputError  # noqa: E402
-from .qa_format import PRESETS, QAFormat, QAFormatError  # noqa: E402
-from .qagen import QAGen  # noqa: E402
-from .scorer import QAPairResult, QualsResult, QualsScorer, corpus_summary, score  # noqa: E402
-from .qags import QagsResult, QagsScorer, score_qags  # noqa: E402
+_EXPORTS = {
+    "InputError": "inputs",
+    "PRESETS": "qa_format", "QAFormat": "qa_format", "QAFormatError": "qa_format",
+    "QAGen": "qagen",
+    "QAPairResult": "scorer", "QualsResult": "scorer", "QualsScorer": "scorer", "corpus_summary": "scorer", "score": "scorer",
+    "QagsResult": "qags.scorer", "QagsScorer": "qags.scorer", "score_qags": "qags.scorer",
+    "QualsSettings": "quals_settings", "QagsSettings": "qags.settings",
+    "MetricSpec": "registry", "get_metric": "registry", "register": "registry",
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
 
 def metric_path() -> str:
@@ -23,19 +35,4 @@ def metric_path() -> str:
     return os.path.abspath(spec.origin)
 
 
-__all__ = [
-    "InputError",
-    "PRESETS",
-    "QAFormat",
-    "QAFormatError",
-    "QAGen",
-    "QAPairResult",
-    "QagsResult",
-    "QagsScorer",
-    "QualsResult",
-    "QualsScorer",
-    "corpus_summary",
-    "metric_path",
-    "score",
-    "score_qags",
-]
+__all__ = [*_EXPORTS, "metric_path"]

@@ -1,84 +1,33 @@
 """``quals``: score corpora (``quals score``) or see QUALS at work on bundled examples (``quals demo``).
 
-Every ``QualsScorer`` setting is a flag of the same name (``--num-beams``, ``--ns-mode``...), read from
-the constructor's signature, so the CLI and the API cannot drift apart; ``quals score --metric qags``
-swaps in ``QagsScorer`` and its flags (``quals score --metric qags --help`` lists them).
+Every field of a metric's settings (``quals.QualsSettings``) is a flag of the same name (``--num-beams``,
+``--ns-mode``...), with its type, choices and help, so the CLI and the API cannot drift apart; ``quals score
+--metric qags`` swaps in ``QagsSettings`` and its flags (``quals score --metric qags --help`` lists them).
+Torch loads only once a command runs, so ``--help`` is instant.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import datetime
-import inspect
 import logging
 import os
 import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from .registry import METRICS, MetricSpec, get_metric
+
 if TYPE_CHECKING:
     from .corpus import CorpusStats
 
-METRICS = ("quals", "qags")
-
-
-def scorer_class(metric: str = "quals") -> type:
-    """``QualsScorer`` or ``QagsScorer``."""
-    if metric == "qags":
-        from .qags import QagsScorer
-
-        return QagsScorer
-    from .scorer import QualsScorer
-
-    return QualsScorer
-
-
-def chosen_metric(argv: list[str] | None) -> str:
+def chosen_metric(argv: list[str] | None) -> MetricSpec:
     """The ``--metric`` of a command line (default quals), read before the full parser is built."""
     pre = argparse.ArgumentParser(add_help=False)
-    pre.add_argument("--metric", choices=METRICS, default="quals")
-    return pre.parse_known_args(argv)[0].metric
-
-
-def _scorer_settings(cls: type) -> list[inspect.Parameter]:
-    return [p for p in inspect.signature(cls.__init__).parameters.values() if p.name != "self"]
-
-
-def documented_arguments(cls: type) -> dict[str, str]:
-    """The ``Args:`` section of a class docstring: argument name -> its description (continuation lines
-    joined), so that the flags' help is written once, beside the API."""
-    described: dict[str, str] = {}
-    lines = (inspect.getdoc(cls) or "").splitlines()  # no docstrings under python -OO
-    if "Args:" not in lines:
-        return described
-    name = None
-    for line in lines[lines.index("Args:") + 1 :]:
-        if not line.startswith("    "):  # a blank line or the next section ends the arguments
-            break
-        if not line.startswith("        "):
-            name, _, text = line.strip().partition(": ")
-            described[name] = text
-        elif name is not None:
-            described[name] += " " + line.strip()
-    return described
-
-
-def add_scorer_flags(parser: argparse.ArgumentParser, cls: type) -> None:
-    """One flag per argument of the scorer class, with the same default and its documented meaning."""
-    group = parser.add_argument_group(f"scorer settings ({cls.__name__} arguments)")
-    optional_ints = {"max_source_length"}
-    described = documented_arguments(cls)
-    for p in _scorer_settings(cls):
-        kind = int if p.name in optional_ints else (type(p.default) if p.default is not None else str)
-        flag = "--" + p.name.replace("_", "-")
-        help_text = described.get(p.name, "") + ("" if p.default is None else f" Default: {p.default}.")
-        help_text = help_text.replace("%", "%%")  # argparse formats help with %
-        group.add_argument(flag, dest=p.name, type=kind, default=p.default, help=help_text)
-
-
-def scorer_kwargs(args: argparse.Namespace, cls: type) -> dict[str, Any]:
-    return {p.name: getattr(args, p.name) for p in _scorer_settings(cls)}
+    pre.add_argument("--metric", choices=list(METRICS), default="quals")
+    return get_metric(pre.parse_known_args(argv)[0].metric)
 
 
 _OWN_GROUP = False  # whether distributed_context created the process group (so close_distributed may end it)
@@ -164,11 +113,11 @@ def _score_claimed(
     from .readers import read_rows
 
     rows = read_rows(args.input, args.sources, args.summaries, args.source_column, args.summary_column, args.keep_columns)
-    cls = scorer_class(args.metric)
-    kwargs = scorer_kwargs(args, cls)
-    if device and not kwargs.get("device"):
-        kwargs["device"] = device
-    scorer = cls(**kwargs)
+    spec = get_metric(args.metric)
+    settings = spec.settings.from_cli(args)
+    if device and not settings.device:
+        settings = dataclasses.replace(settings, device=device)
+    scorer = spec.build(settings)
     stats = score_corpus(
         scorer, rows, args.output, with_pairs=args.qa_pairs, rank=rank, world_size=world,
         overwrite=args.overwrite, progress=not args.quiet, barrier=barrier,
@@ -179,7 +128,7 @@ def _score_claimed(
 def _demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
-    run_demo(scorer_kwargs(args, scorer_class("quals")), limit=args.limit)
+    run_demo(get_metric("quals").settings.from_cli(args).to_dict(), limit=args.limit)
     return 0
 
 
@@ -209,7 +158,7 @@ SCORE_EXAMPLES = """examples:
 
 
 def main(argv: list[str] | None = None) -> int:
-    metric = chosen_metric(argv)  # --metric decides which scorer's flags exist
+    metric = chosen_metric(argv)  # --metric decides which settings' flags exist
     parser = argparse.ArgumentParser(prog="quals", description="QUALS factual-consistency scores for summaries.")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -228,16 +177,16 @@ def main(argv: list[str] | None = None) -> int:
                    help="input columns copied into each record, so results join back to your data: "
                         "all (default), none, or e.g. id,system")
     p.add_argument("--output", required=True, help="JSONL results; re-running continues where it stopped")
-    p.add_argument("--metric", choices=METRICS, default="quals", help="quals (default) or the QAGS baseline")
+    p.add_argument("--metric", choices=list(METRICS), default="quals", help="quals (default), or qags for the QAGS baseline")
     p.add_argument("--qa-pairs", action="store_true", help="include the kept QA pairs (QAGS: questions and answers)")
     p.add_argument("--overwrite", action="store_true", help="start over instead of resuming")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    add_scorer_flags(p, scorer_class(metric))
+    metric.settings.add_cli_flags(p)
     p.set_defaults(func=_score)
 
     p = sub.add_parser("demo", help="score the bundled examples (faithful vs altered summaries) and explain")
     p.add_argument("--limit", type=int, default=None, help="only the first N examples")
-    add_scorer_flags(p, scorer_class("quals"))
+    get_metric("quals").settings.add_cli_flags(p)
     p.set_defaults(func=_demo)
 
     args = parser.parse_args(argv)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import torch
 
-CONSTRAINTS = ("none", "span")
 
 
 class AnswerSpanConstraint:

@@ -20,14 +20,16 @@ from typing import Any
 
 from .io_utils import atomic_write_text, naming, replace_with_empty
 from .readers import Rows
+from .registry import MetricSpec, metric_of
 
 
 @dataclass
 class CorpusStats:
-    metric: str  # "quals" or "qags": the record key that holds the score
+    metric: str  # the registered metric's name: the record key that holds the score
+    count_label: str  # what its scorer asks, in words ("QA pairs")
     rows: int
     scored: int
-    unscored: int  # no QA pair (QUALS) or no question (QAGS) survived the filter
+    unscored: int  # nothing to ask survived the filter (no QA pair, no question)
     errors: int
     mean: float | None
     seconds: float
@@ -37,10 +39,9 @@ class CorpusStats:
         mean = "n/a" if self.mean is None else f"{self.mean:.4f}"
         coverage = self.scored / self.rows if self.rows else 0.0
         speed = f"{self.seconds / self.newly_scored:.2f} s/summary" if self.newly_scored else "nothing new to score"
-        what = "QA pairs" if self.metric == "quals" else "questions"
         return (
             f"mean {self.metric.upper()} {mean} | coverage {coverage:.3f} ({self.scored}/{self.rows} scored, "
-            f"{self.unscored} without {what}, {self.errors} errors) | {speed}\n{signature}"
+            f"{self.unscored} without {self.count_label}, {self.errors} errors) | {speed}\n{signature}"
         )
 
 
@@ -125,7 +126,7 @@ def refuse_extra_records(path: str, rows: int) -> None:
                          "pass --overwrite to start over, or choose another --output.")
 
 
-def _score_rows(scorer: Any, rows: Rows, indices: list[int], with_pairs: bool) -> list[dict[str, Any]]:
+def _score_rows(scorer: Any, spec: MetricSpec, rows: Rows, indices: list[int], with_pairs: bool) -> list[dict[str, Any]]:
     """Records for ``indices``; a bad row (as the scorer's ``row_problem`` finds them, its tokenizer included)
     gets an error record and never costs the others their scores."""
     records: dict[int, dict[str, Any]] = {}
@@ -134,7 +135,7 @@ def _score_rows(scorer: Any, rows: Rows, indices: list[int], with_pairs: bool) -
         return rows.columns[i] if rows.columns else {}
 
     def failed(i: int, error: str) -> dict[str, Any]:
-        return {"index": i, **kept(i), scorer.metric_name: None, scorer.count_name: 0, "skipped": None, "error": error}
+        return {"index": i, **kept(i), spec.name: None, spec.count_key: 0, "skipped": None, "error": error}
 
     good = []
     for i in indices:
@@ -173,6 +174,7 @@ def score_corpus(
     barrier: Any = None,
 ) -> CorpusStats:
     """Score ``rows`` into ``output`` (JSONL, one record per row, input order), resuming if it exists."""
+    spec = metric_of(scorer)
     n = len(rows.sources)
     if n == 0:
         raise ValueError(f"{rows.origin}: no rows to score; is the input empty?")
@@ -212,7 +214,7 @@ def score_corpus(
     for start in range(lo + done, hi, scorer.batch_size):
         indices = list(range(start, min(start + scorer.batch_size, hi)))
         try:
-            append_jsonl(parts[rank], _score_rows(scorer, rows, indices, with_pairs))
+            append_jsonl(parts[rank], _score_rows(scorer, spec, rows, indices, with_pairs))
         except KeyboardInterrupt:  # the records written so far are complete: say so, and how to go on
             bar.close()
             raise KeyboardInterrupt(f"interrupted after {start} of {n} rows; run the same command to resume.") from None
@@ -224,7 +226,7 @@ def score_corpus(
         merge_parts(output, parts)
     if barrier:
         barrier()
-    return summarize(output, scorer.metric_name, time.time() - started, n - initially_done)
+    return read_stats(output, spec, time.time() - started, n - initially_done)
 
 
 def merge_parts(output: str, parts: list[str]) -> None:
@@ -243,13 +245,15 @@ def resume_point(part: str, batch_size: int, shard_rows: int) -> int:
     return done
 
 
-def summarize(path: str, metric: str, seconds: float, newly_scored: int) -> CorpusStats:
+def read_stats(path: str, spec: MetricSpec, seconds: float, newly_scored: int) -> CorpusStats:
+    """The corpus statistics of a finished output file."""
     with open(path, encoding="utf-8") as f:
         records = [json.loads(line) for line in f]
-    scored = [r[metric] for r in records if r[metric] is not None]
+    scored = [r[spec.name] for r in records if r[spec.name] is not None]
     errors = sum(1 for r in records if r.get("error"))
     return CorpusStats(
-        metric=metric,
+        metric=spec.name,
+        count_label=spec.count_label,
         rows=len(records),
         scored=len(scored),
         unscored=len(records) - len(scored) - errors,

@@ -11,7 +11,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-CAP_MODES = ("strict", "reference")
+from .quals_settings import CAP_MODES
+
 
 
 @dataclass

@@ -257,6 +257,11 @@ class QAGen:
             self._weights_hash = weights_hash(self.model)
         return self._weights_hash
 
+    @property
+    def model_id(self) -> str:
+        """``name#`` and the first 12 hex digits of the weights' SHA-256, as signatures name a model."""
+        return f"{self.name}#{self.weights_sha256[:12]}"
+
     def check_task(self, task: str, argument: str, needs: str) -> None:
         """Raise unless the QA format's ``task`` is ``task``: the wrong kind of checkpoint would decode
         without error and silently yield nothing usable. ``needs`` says what the caller wants instead."""

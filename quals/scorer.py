@@ -16,19 +16,16 @@ from typing import Any
 
 import torch
 
-from .constraints import CONSTRAINTS, AnswerSpanConstraint
-from .filtering import CAP_MODES, Candidate, filter_qa_pairs
+from .constraints import AnswerSpanConstraint
+from .filtering import Candidate, filter_qa_pairs
 from .generation import BeamConfig, diverse_beam_search
 from .inputs import text_problem, validate_pairs
 from .qagen import QAGen
+from .quals_settings import QualsSettings
 from .scoring import mean
-from .settings_check import CheckedSettings, integer, model_argument, number, one_of
-from .signature import make_signature
 from .timing import Stopwatch
 
 logger = logging.getLogger(__name__)
-NS_MODES = ("rescore", "beam")
-LONG_SOURCE_MODES = ("windows", "truncate")
 WINDOWS_PER_ENCODE = 8  # source windows encoded at once: a batch of 8 sources that fit is one encode, as before
 NO_PAIR = "no pair survived the filter"  # why a summary has no score (QualsResult.skipped)
 NO_WORDS = "summary has no words the model knows"  # only punctuation, symbols or unknown tokens: nothing to ask about
@@ -81,45 +78,12 @@ class _Work:
     skipped: str | None = None  # set when the summary was not even filtered
 
 
-class QualsScorer(CheckedSettings):
+class QualsScorer:
     """Score summaries against their sources with QUALS; the model loads once per scorer.
 
-    Every argument has the paper's default; each is also a ``quals score`` flag, whose help is read from
-    the lines below.
-
-    Args:
-        model: QAGen folder, Hub id, "bundled" (shipped with the package) or a loaded QAGen.
-        device: "cpu", "cuda" or "cuda:N"; by default CUDA when available, else the CPU.
-        dtype: "float32", "bfloat16" or "float16"; by default float32 on CPU, bfloat16 (or float16) on CUDA.
-        num_beams: beams of the diverse beam search, a multiple of num_beam_groups.
-        num_beam_groups: groups of the diverse beam search.
-        diversity_penalty: penalty per use of a token by an earlier group at the same step.
-        min_new_tokens: tokens generated before the end of a pair is allowed.
-        max_new_tokens: most tokens per generated pair, at most the QA format's max_target_length - 1.
-        length_penalty: beam score = sum of token log-probabilities / length ** length_penalty.
-        max_qa_pairs: most pairs kept per summary, diverse answers first.
-        cap: "strict" keeps at most max_qa_pairs; "reference" finishes the round that reaches it, as the
-            paper's code does.
-        ns_mode: "rescore" teacher-forces the summary side; "beam" takes it from the beam scores (diversity
-            penalty included), as the paper's code does.
-        answer_constraint: "none", or "span": every answer copies a span of the summary while decoding.
-        batch_size: summaries decoded together, halved automatically on out-of-memory.
-        max_source_length: tokens the model reads of each source and summary at once, from 8 to the model's
-            limit; by default the model's limit. Longer summaries are truncated with a counted warning.
-        long_source: "windows" reads a source longer than max_source_length in overlapping windows (half a
-            window apart) and gives each pair its best window's log-likelihood, so facts after the cut count;
-            "truncate" keeps the first max_source_length tokens (counted warning), as the paper's code does.
+    Every argument has the paper's default; each is a field of ``QualsSettings`` (checked by type and value
+    before the model loads, and ``self.settings`` after) and a ``quals score`` flag of the same name:
     """
-
-    metric_name, count_name = "quals", "num_qa_pairs"  # result keys, shared with QagsScorer's interface
-    SETTING_RULES = {
-        "model": model_argument("a QAGen folder, a Hub id, 'bundled' or a loaded quals.QAGen", (QAGen,)),
-        "num_beams": integer(1), "num_beam_groups": integer(1), "diversity_penalty": number(0.0),
-        "min_new_tokens": integer(0), "max_new_tokens": integer(1), "length_penalty": number(),
-        "max_qa_pairs": integer(1), "cap": one_of(CAP_MODES), "ns_mode": one_of(NS_MODES),
-        "answer_constraint": one_of(CONSTRAINTS), "batch_size": integer(1),
-        "max_source_length": integer(8, optional=True), "long_source": one_of(LONG_SOURCE_MODES),
-    }
 
     def __init__(
         self,
@@ -140,7 +104,7 @@ class QualsScorer(CheckedSettings):
         max_source_length: int | None = None,
         long_source: str = "windows",
     ):
-        self.check_settings(locals())  # types and values, named, before the model loads
+        self.settings = QualsSettings(**{k: v for k, v in locals().items() if k != "self"})  # checked, before the model loads
         self.beam = BeamConfig(num_beams, num_beam_groups, diversity_penalty, min_new_tokens, max_new_tokens, length_penalty)
         if isinstance(model, QAGen):
             if device is not None or dtype is not None:
@@ -163,7 +127,10 @@ class QualsScorer(CheckedSettings):
         self.long_source = long_source
         self.batch_size = batch_size
         self.timings = Stopwatch()  # seconds per stage, accumulated over calls (benchmarks read it)
-        self._signature = make_signature(self)
+        self._signature = self.settings.signature(
+            model=self.qagen.model_id, arch=self.qagen.format.architecture, max_source_length=self.max_source_length,
+            dtype=str(self.qagen.dtype).replace("torch.", ""), device=self.qagen.device.type,
+        )
 
     def signature(self) -> str:
         """A string naming the model (with a hash of its weights), library versions and every setting."""
@@ -310,6 +277,9 @@ class QualsScorer(CheckedSettings):
                 for p, src, summ in zip(item.kept, source_logprobs, item.summary_logprobs)
             ]
         return QualsResult(quals, len(item.kept), self._signature, pairs)
+
+
+QualsScorer.__doc__ += QualsSettings.card_lines(indent="        ") + "\n"
 
 
 def progress_bar(total: int, enabled: bool):

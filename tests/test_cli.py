@@ -13,6 +13,7 @@ import stat
 import subprocess
 import sys
 import time
+import typing
 
 import pytest
 
@@ -414,37 +415,24 @@ def test_demo_limit_below_one_is_refused_before_any_model_loads(capsys, monkeypa
         main(["demo", "--limit", "0"])
 
 
-def test_every_scorer_setting_is_documented_once_and_shown_in_help(capsys, monkeypatch):
-    from quals.cli import _scorer_settings, documented_arguments, scorer_class
+def test_every_setting_is_a_flag_with_its_help_type_and_choices(capsys, monkeypatch):
+    from dataclasses import fields
+
+    from quals.registry import METRICS
 
     monkeypatch.setenv("COLUMNS", "2000")  # one line per flag: no wrapping inside hyphenated words
-
-    for metric in ("quals", "qags"):
-        cls = scorer_class(metric)
-        assert list(documented_arguments(cls)) == [p.name for p in _scorer_settings(cls)]  # none missing or stale
+    for metric, spec in METRICS.items():
         with pytest.raises(SystemExit):
             main(["score", "--metric", metric, "--help"])
         shown = " ".join(capsys.readouterr().out.split())
-        for name, text in documented_arguments(cls).items():  # each flag, its metavar, then its own text
-            flag = name.replace("_", "-")
-            assert f"--{flag} {name.upper()} {' '.join(text.split())}" in shown
-    class Undocumented:
-        """No arguments section."""
-
-    assert documented_arguments(Undocumented) == {}
-
-    class Documented:
-        """Summary.
-
-        Args:
-            a: first line
-                continued: with a colon.
-            b: second.
-        Returns:
-            nothing.
-        """
-
-    assert documented_arguments(Documented) == {"a": "first line continued: with a colon.", "b": "second."}
+        for f in fields(spec.settings):  # each flag, its metavar or choices, then its own help
+            flag = f.name.replace("_", "-")
+            choices = typing.get_args(spec.settings.field_types()[f.name])
+            metavar = "{" + ",".join(choices) + "}" if choices and all(isinstance(c, str) for c in choices) else f.name.upper()
+            assert f"--{flag} {metavar} {' '.join(f.metadata['help'].split())}" in shown
+    with pytest.raises(SystemExit):  # a value outside the choices is a usage error, before anything loads
+        main(["score", "--input", "x.jsonl", "--output", "y.jsonl", "--cap", "loose"])
+    assert "argument --cap: invalid choice: 'loose' (choose from 'strict', 'reference')" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["score", "--help"])
     shown = " ".join(capsys.readouterr().out.split())

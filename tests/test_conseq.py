@@ -49,6 +49,28 @@ def test_unlikelihood_is_finite_when_p_is_one():
     assert torch.isfinite(loss) and loss.item() > 10  # clamped at -log(1e-20) / 2 tokens
 
 
+@pytest.mark.parametrize("variant", ["token", "sequence"])
+def test_trainer_loss_is_the_documented_function_with_stats_of_its_variant(tmp_path, variant):
+    """compute_loss on one batch (no step count) equals conseq_loss of the same logits, weight included."""
+    rows = _rows(4)
+    rows[3].pop("negative_labels")  # a row with its positive term only
+    trainer = _trainer(tmp_path, rows, loss_variant=variant, unlikelihood_weight=2.5, per_device_train_batch_size=4)
+    batch = trainer._prepare_inputs(ConSeqCollator(0)(rows))
+    trainer.model.eval()
+    with torch.no_grad():
+        loss = trainer.compute_loss(trainer.model, batch)
+        pos_logits, neg_logits = trainer._forward_pairs(trainer.model, batch)
+    expected, stats = conseq_loss(pos_logits, batch["labels"], neg_logits, batch["negative_labels"], 0.1, 2.5, variant,
+                                  return_stats=True)
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-6)
+    prob = "neg_token_prob" if variant == "token" else "neg_sequence_prob"
+    assert set(stats) == {"pos_loss", "neg_loss", prob} and 0 < stats[prob] < 1
+    if variant == "sequence":  # per summary: -log p(y|x) of each positive, averaged over the 4 positives
+        logp = torch.log_softmax(pos_logits, -1).gather(-1, batch["labels"].clamp(min=0)[..., None]).squeeze(-1)
+        per_summary = -(logp * (batch["labels"] != -100)).sum(-1)
+        assert stats["pos_loss"] == pytest.approx(per_summary.mean().item(), rel=1e-5)
+
+
 def _rows(n=8, seed=0):
     g = torch.Generator().manual_seed(seed)
     rows = []

@@ -11,7 +11,7 @@ from transformers import BertModel
 from facts import fact
 from tiny import tiny_bert_config, tiny_tokenizer
 from trainer_ext.cli import main
-from trainer_ext.rouge import rouge_scores
+from trainer_ext.rouge_f1 import rouge_scores
 from trainer_ext.summarization import load_summarizer
 
 SMALL = {"per_device_train_batch_size": 4, "max_steps": 2, "logging_steps": 1, "learning_rate": 1e-3, "use_cpu": True, "save_strategy": "steps", "save_steps": 2}

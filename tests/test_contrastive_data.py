@@ -11,7 +11,7 @@ import trainer_ext.contrastive_data as cd
 from facts import fact
 from tiny import tiny_bart, tiny_tokenizer
 from trainer_ext.contrastive_data import ContrastiveConfig, build_contrastive_dataset, select_pairs
-from trainer_ext.rouge import rouge_ensemble, rouge_scores
+from trainer_ext.rouge_f1 import rouge_ensemble, rouge_scores
 
 
 def test_select_pairs_follows_the_reference_rules():
@@ -30,12 +30,23 @@ def test_select_pairs_follows_the_reference_rules():
         select_pairs(samples, references[:2])
 
 
-def test_rouge_known_values():
-    scores = rouge_scores("the cat sat on the mat", "the cat lay on the mat")
-    assert scores["rouge1"] == pytest.approx(5 / 6)
-    assert scores["rouge2"] == pytest.approx(3 / 5)
-    assert scores["rougeL"] == pytest.approx(5 / 6)
-    assert rouge_ensemble("a b", "c d") == 0.0
+@pytest.mark.parametrize("prediction, reference, use_stemmer, expected", [
+    ("the cat sat on the mat", "the cat lay on the mat", True, (5 / 6, 3 / 5, 5 / 6)),
+    # Porter stemming of tokens longer than 3 characters: cats -> cat, running -> run; "was" stays
+    ("the cats were running", "the cat was run", True, (3 / 4, 1 / 3, 3 / 4)),
+    ("the cats were running", "the cat was run", False, (1 / 4, 0.0, 1 / 4)),
+    # rouge_score keeps ASCII letters and digits only: café -> caf, zürich -> z rich; "opens" matches
+    ("Café Zürich opens", "cafe zurich opens", True, (2 / 7, 0.0, 2 / 7)),
+    ("", "a b", True, (0.0, 0.0, 0.0)),
+])
+def test_rouge_is_rouge_score_on_hand_computed_cases(prediction, reference, use_stemmer, expected):
+    from rouge_score import rouge_scorer
+
+    scores = rouge_scores(prediction, reference, use_stemmer)
+    assert (scores["rouge1"], scores["rouge2"], scores["rougeL"]) == pytest.approx(expected)
+    direct = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=use_stemmer).score(reference, prediction)
+    assert scores == {name: direct[name].fmeasure for name in scores}
+    assert rouge_ensemble(prediction, reference, use_stemmer) == pytest.approx(sum(expected) / 3)
 
 
 @pytest.fixture(scope="module")

@@ -51,3 +51,17 @@ def test_readme_conseq_snippet_trains_every_step_and_logs_both_terms(tmp_path, m
     # What the README says of the defaults.
     assert trainer.args.label_smoothing_factor == pytest.approx(0.1)
     assert Seq2SeqTrainingArguments(output_dir=str(tmp_path / "plain")).label_smoothing_factor == 0.0
+
+
+def test_settings_snippet_runs_as_written():
+    """The README's settings block builds the scorer it says, with the bundled QAGen."""
+    with open(README, encoding="utf-8") as f:
+        blocks = re.findall(r"^```python\n(.*?)^```", f.read(), re.DOTALL | re.MULTILINE)
+    (snippet,) = [block for block in blocks if "QualsSettings(" in block]
+    namespace: dict = {}
+    exec(snippet, namespace)  # noqa: S102 - the README's own code
+    scorer, settings = namespace["scorer"], namespace["settings"]
+    assert scorer.settings == settings and "|beams:20|groups:20|" in scorer.signature()
+    import quals
+
+    assert scorer.signature() == quals.QualsScorer(scorer.qagen, num_beams=20, num_beam_groups=20).signature()

@@ -49,6 +49,20 @@ def test_examples_follow_the_qa_format(base_and_data):
     assert target_ids(list(range(10, 40)), [7, 8], ids, max_length=10) == list(range(10, 16)) + [ids.separator, 7, 8, ids.eos]
 
 
+def test_answers_too_long_for_the_target_are_skipped_and_counted(base_and_data):
+    """QAMR and QED hold sentence-long answers: kept, their targets would overrun the model's positions."""
+    base, data, _ = base_and_data
+    tokenizer = tiny_tokenizer(base)
+    row = list(read_squad(data))[0]
+    context = " ".join([row["context"]] * 8)
+    long_answer = " ".join(context.split()[: TINY_FORMAT.max_target_length])  # more tokens than the target holds
+    assert len(tokenizer(long_answer, add_special_tokens=False)["input_ids"]) + 3 > TINY_FORMAT.max_target_length
+    too_long = {**row, "context": context, "answers": {"text": [long_answer], "answer_start": [0]}}
+    ex = build_examples([row, too_long], tokenizer, TINY_FORMAT, min_window=90, max_window=90)
+    assert ex["skipped"] == [(0, 1)] and len(ex["labels"]) == 1
+    assert all(len(labels) <= TINY_FORMAT.max_target_length for labels in ex["labels"])
+
+
 def test_row_limit_samples_the_whole_file_in_order(base_and_data):
     _, data, _ = base_and_data
     every = QAGenRecipe().rows([data], None)

@@ -219,3 +219,51 @@ def test_browser_example_click_fills_the_boxes_and_scores_with_every_panel_in_vi
     assert "answer:" in tokens and tokens[-1] == "end", tokens
     assert not {"[unused0]", "[SEP]"} & set(tokens)
     _screenshot(browser, "space-after.png")
+
+
+DIST_CHECK = """
+import json, os, sys
+dist, model = sys.argv[1], sys.argv[2]
+sys.path.insert(0, dist)  # as the Space runs app.py: from the folder, with the package copied there
+import evaluate
+settings = dict(num_beams=8, num_beam_groups=8, min_new_tokens=3, max_new_tokens=12)
+metric = evaluate.load(dist, model, keep_in_memory=True)
+out = metric.compute(predictions=[sys.argv[4]], sources=[sys.argv[3]], **settings)
+os.environ.update(QUALS_MODEL=model, QUALS_SETTINGS=json.dumps(settings))
+import app
+own = app.get_scorer().score([sys.argv[3]], [sys.argv[4]])[0]
+print(json.dumps({"metric": out["quals"][0], "app": own.quals, "package": app.quals.__file__,
+                  "blocks": type(app.demo).__name__}))
+"""
+
+
+def test_space_dist_is_an_evaluate_metric_and_the_app(trained_qagen_dir, tmp_path):
+    """``make space-dist``'s folder: evaluate.load(folder) works offline and agrees with the scorer, and its app
+    imports the package copied beside it."""
+    import subprocess
+    import sys
+
+    sys.path.insert(0, os.path.join(REPO, "space"))
+    try:
+        from build_dist import build
+    finally:
+        sys.path.pop(0)
+    with pytest.raises(ValueError, match="name the folder 'quals'"):
+        build(str(tmp_path / "space"))
+    dist = build(str(tmp_path / "quals"))
+    assert sorted(os.listdir(dist)) == ["README.md", "app.py", "quals", "quals.py", "requirements.txt"]
+    assert not any(name.startswith("qags-") for name in os.listdir(os.path.join(dist, "quals", "models")))
+    card = open(os.path.join(dist, "README.md"), encoding="utf-8").read()
+    assert "\n  - evaluate\n  - metric\n" in card.split("---")[1]
+    env = {**os.environ, "HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "1", "HF_EVALUATE_OFFLINE": "1",
+           "GRADIO_ANALYTICS_ENABLED": "False"}
+    elsewhere = tmp_path / "elsewhere"  # not the folder holding dist/quals, whose name would shadow the package
+    elsewhere.mkdir()
+    done = subprocess.run([sys.executable, "-c", DIST_CHECK, dist, trained_qagen_dir, SOURCE, FAITHFUL],
+                          capture_output=True, text=True, env=env, cwd=str(elsewhere), timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    expected = quals.QualsScorer(trained_qagen_dir, num_beams=8, num_beam_groups=8, min_new_tokens=3,
+                                 max_new_tokens=12).score([SOURCE], [FAITHFUL])[0].quals
+    assert report["metric"] == report["app"] == pytest.approx(expected, abs=1e-6)
+    assert report["package"].startswith(dist) and report["blocks"] == "Blocks"

@@ -19,7 +19,7 @@ from quals.prefix_lm import PrefixLMForQAGen
 from quals.sampling import sample_sequences
 from tiny import tiny_bart, tiny_prefix_lm, tiny_tokenizer
 from trainer_ext.cli import main
-from trainer_ext.rouge import rouge_scores
+from trainer_ext.rouge_f1 import rouge_scores
 from trainer_ext.summarization import SummarizerRecipe, load_summarizer
 
 EOS, START = 4, 3  # [SEP] and [CLS] of the tiny vocabulary

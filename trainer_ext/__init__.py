@@ -1,7 +1,13 @@
-"""Training extensions of QUALS: the QAGen recipe and CONSEQ (contrastive fine-tuning with QUALS)."""
+"""Training extensions of QUALS: the QAGen recipe and CONSEQ (contrastive fine-tuning with QUALS). Names
+import on first use, so that ``quals-train --help`` comes at once."""
 
-from .collators import ConSeqCollator, QAGenCollator
-from .conseq_loss import conseq_loss
-from .conseq_trainer import ConSeqConfig, ConSeqTrainer
+from quals.lazy_exports import lazy_exports
 
-__all__ = ["ConSeqCollator", "ConSeqConfig", "ConSeqTrainer", "QAGenCollator", "conseq_loss"]
+_EXPORTS = {
+    "ConSeqCollator": "collators", "QAGenCollator": "collators", "conseq_loss": "losses",
+    "ConSeqConfig": "conseq_trainer", "ConSeqTrainer": "conseq_trainer",
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
+
+__all__ = list(_EXPORTS)

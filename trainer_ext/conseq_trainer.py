@@ -25,11 +25,7 @@ from .collators import (
     NEGATIVE_KEYS,
     NEGATIVE_LABELS,
 )
-from .conseq_loss import summarize, token_losses
-
-STAT_PARTS = ("pos_sum", "pos_tokens", "neg_sum", "neg_tokens", "neg_prob_sum")
-
-LOSS_VARIANTS = ("token", "sequence")
+from .losses import LOSS_VARIANTS, STAT_PARTS, conseq_terms, mean_stats
 
 
 @dataclass
@@ -50,14 +46,6 @@ class ConSeqConfig(Seq2SeqTrainingArguments):
 
 def _pad_to(values: torch.Tensor, width: int, value: int = IGNORE_INDEX) -> torch.Tensor:
     return F.pad(values, (0, width - values.shape[1]), value=value)
-
-
-def sequence_losses(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-sequence ``-log p(y|x)`` and ``-log(1 - p(y|x))`` (the paper's sequence-level terms)."""
-    mask = labels != IGNORE_INDEX
-    logp = torch.log_softmax(logits.float(), -1).gather(-1, labels.masked_fill(~mask, 0)[..., None]).squeeze(-1)
-    seq_logp = (logp * mask).sum(-1)
-    return -seq_logp, -torch.log(torch.clamp(-torch.expm1(seq_logp), min=1e-20))
 
 
 class ConSeqTrainer(Seq2SeqTrainer):
@@ -123,27 +111,18 @@ class ConSeqTrainer(Seq2SeqTrainer):
         return_outputs: bool = False,
         num_items_in_batch: torch.Tensor | None = None,
     ):
-        """(sum of S+ token losses + weight * sum of S- token losses) / (S+ tokens + S- tokens)."""
+        """``trainer_ext.conseq_loss`` over the step: (S+ losses + weight * S- losses) / (S+ + S- tokens, or
+        summaries with the sequence variant), the count taken over the whole optimizer step."""
         pos_logits, neg_logits = self._forward_pairs(model, inputs)
-        negatives = inputs.get(NEGATIVE_LABELS)
-        parts = token_losses(pos_logits, inputs["labels"], neg_logits, negatives, self.args.label_smoothing_factor)
-        if self.args.loss_variant == "sequence":
-            pos_seq, _ = sequence_losses(pos_logits, inputs["labels"])
-            total = pos_seq.sum()
-            local_count = pos_seq.numel()
-            if neg_logits is not None:
-                _, neg_seq = sequence_losses(neg_logits, negatives)
-                total = total + self.args.unlikelihood_weight * neg_seq.sum()
-                local_count += neg_seq.numel()
-        else:
-            total = parts["pos_sum"] + self.args.unlikelihood_weight * parts["neg_sum"]
-            local_count = parts["pos_tokens"] + parts["neg_tokens"]
-        if num_items_in_batch is None:  # evaluation: this batch alone
-            loss = total / max(int(local_count), 1)
+        args = self.args
+        terms = conseq_terms(pos_logits, inputs["labels"], neg_logits, inputs.get(NEGATIVE_LABELS),
+                             args.label_smoothing_factor, args.unlikelihood_weight, args.loss_variant, IGNORE_INDEX)
+        if num_items_in_batch is None:  # evaluation: this batch alone, which is conseq_loss itself
+            loss = terms.total / terms.count.clamp(min=1)
         else:  # DDP averages gradients over processes, so scale the global-count normalisation back up
-            loss = total / num_items_in_batch.clamp(min=1) * self.accelerator.num_processes
+            loss = terms.total / num_items_in_batch.clamp(min=1) * self.accelerator.num_processes
         mode = "train" if model.training else "eval"
-        sums = torch.stack([parts[k].detach().double() for k in STAT_PARTS])
+        sums = torch.stack([terms.parts[k].detach().double() for k in STAT_PARTS])
         self._stats[mode] = self._stats[mode] + sums if mode in self._stats else sums
         return (loss, {"pos_logits": pos_logits, "neg_logits": neg_logits}) if return_outputs else loss
 
@@ -158,8 +137,9 @@ class ConSeqTrainer(Seq2SeqTrainer):
         return super().prediction_step(model, inputs, prediction_loss_only, ignore_keys=ignore_keys, **gen_kwargs)
 
     def log(self, logs: dict[str, float], *args: Any, **kwargs: Any) -> None:
-        """Add the positive loss, negative loss and negative-token probability since the last log, per token
-        over all processes (every process logs at the same steps, so each joins the reduction)."""
+        """Add the positive loss, negative loss and negatives' probability since the last log (``mean_stats``:
+        per token, or per summary with the sequence variant) over all processes (every process logs at the
+        same steps, so each joins the reduction)."""
         mode = "eval" if any(k.startswith("eval_") for k in logs) else "train"
         prefix = "eval_" if mode == "eval" else ""
         sums = self._stats.pop(mode, None)
@@ -167,6 +147,6 @@ class ConSeqTrainer(Seq2SeqTrainer):
             local = sums if sums is not None else torch.zeros(len(STAT_PARTS), dtype=torch.float64)
             sums = self.accelerator.reduce(local.to(self.args.device), reduction="sum")
         if sums is not None and sums[1] > 0:
-            for key, value in summarize(dict(zip(STAT_PARTS, sums.cpu()))).items():
+            for key, value in mean_stats(dict(zip(STAT_PARTS, sums.cpu())), self.args.loss_variant).items():
                 logs[f"{prefix}{key}"] = round(value, 6)
         super().log(logs, *args, **kwargs)

@@ -26,7 +26,7 @@ import torch
 from quals.corpus import append_jsonl, check_meta, count_complete_lines, merge_parts, resume_point, score_corpus, texts_sha256
 from quals.readers import Rows
 
-from .rouge import rouge_ensemble
+from .rouge_f1 import rouge_ensemble
 from .summary_decoding import sample_texts
 
 logger = logging.getLogger(__name__)
@@ -46,6 +46,7 @@ class ContrastiveConfig:
     negative_ratio: float = 0.3
     positive_ratio: float = 0.3
     metric: str = "quals"
+    rouge_use_stemmer: bool = True  # with metric="rouge": Porter stemming in rouge_score
     batch_size: int = 4
     seed: int = 0
 
@@ -202,7 +203,7 @@ def build_contrastive_dataset(
         )
         positive_ratio = config.positive_ratio
     else:
-        sample_scores = [[rouge_ensemble(s, ref) for s in row] for row, ref in zip(samples, references)]
+        sample_scores = [[rouge_ensemble(s, ref, config.rouge_use_stemmer) for s in row] for row, ref in zip(samples, references)]
         reference_scores = [1.0] * len(documents)  # a reference against itself: every one is a candidate
         positive_ratio = 1.0
     pairs = select_pairs(sample_scores, reference_scores, config.negative_ratio, positive_ratio)

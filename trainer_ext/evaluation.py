@@ -15,19 +15,19 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
-from quals.cli import scorer_class
 from quals.corpus import append_jsonl, check_meta, resume_point, score_corpus, texts_sha256
 from quals.io_utils import atomic_write_text
 from quals.lexical import bigram_overlap, words
 from quals.qagen import resolve_device, weights_hash
 from quals.readers import Rows
+from quals.registry import METRICS as SCORED_METRICS
+from quals.registry import get_metric
 
-from .rouge import rouge_scores
+from .rouge_f1 import ROUGE_TYPES, rouge_scores
 from .summarization import SummarizerRecipe, load_summarizer
 from .summary_decoding import DecodingConfig, beam_texts
 
 logger = logging.getLogger(__name__)
-METRICS = ("rouge", "quals", "qags")
 
 
 def write_summaries(
@@ -57,24 +57,34 @@ def write_summaries(
 
 
 def evaluate_summarizer(
-    recipe: SummarizerRecipe, summarizer: str, out_dir: str, metrics: Sequence[str] = METRICS,
+    recipe: SummarizerRecipe, summarizer: str, out_dir: str, metrics: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Summarize the ``eval_rows`` documents and score the summaries; return (and save) the report.
 
-    Settings come from ``recipe.evaluation``. ROUGE-1/2/L are F1 against the references (0-1); QUALS and
+    ``metrics``: "rouge" and any registered metric (``quals.registry``); by default all of them. Settings come
+    from ``recipe.evaluation`` (``decoding``, ``rouge`` with ``use_stemmer``, and one mapping per metric), checked
+    before anything loads. ROUGE-1/2/L (``rouge_score``) are F1 against the references (0-1); QUALS and
     QAGS means are over the summaries each could score, and ``<metric>_coverage`` is that share;
     ``source_bigram_share`` is the mean share of summary bigrams found in the document (extractiveness,
     and the lexical consistency baseline).
     """
-    unknown = sorted(set(metrics) - set(METRICS))
+    known = ["rouge", *SCORED_METRICS]
+    metrics = known if metrics is None else list(metrics)
+    unknown = sorted(set(metrics) - set(known))
     if unknown:
-        raise ValueError(f"metrics {unknown} unknown; choose from {METRICS}.")
+        raise ValueError(f"metrics {unknown} unknown; choose from {known}.")
     if recipe.eval_rows is None:
         raise ValueError("the recipe has no eval_rows; set the held-out slice of data_file to evaluate on.")
     settings = recipe.evaluation
-    unknown = sorted(set(settings) - {"decoding", "quals", "qags"})
+    unknown = sorted(set(settings) - {"decoding", "rouge", *SCORED_METRICS})
     if unknown:
-        raise ValueError(f"recipe.evaluation has unknown key(s) {unknown}; use decoding, quals and qags.")
+        raise ValueError(f"recipe.evaluation has unknown key(s) {unknown}; use decoding, rouge, {', '.join(SCORED_METRICS)}.")
+    rouge = settings.get("rouge", {})
+    if set(rouge) - {"use_stemmer"} or not isinstance(rouge.get("use_stemmer", True), bool):
+        raise ValueError(f"recipe.evaluation.rouge={rouge!r}: the one key is use_stemmer, true (the default) or false.")
+    use_stemmer = rouge.get("use_stemmer", True)
+    scored = {name: get_metric(name) for name in metrics if name != "rouge"}
+    checked = {name: spec.settings.from_mapping(settings.get(name, {})) for name, spec in scored.items()}
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
         raise ValueError("evaluation runs in one process (it is short); start it without torchrun/accelerate launch.")
     decoding = DecodingConfig(**{"max_new_tokens": recipe.max_target_length - 1, **settings.get("decoding", {})})
@@ -92,12 +102,11 @@ def evaluate_summarizer(
         "source_bigram_share": sum(bigram_overlap(d, s) for d, s in zip(documents, summaries)) / len(summaries),
     }
     if "rouge" in metrics:
-        scores = [rouge_scores(s, r) for s, r in zip(summaries, references)]
-        report.update({k: sum(x[k] for x in scores) / len(scores) for k in ("rouge1", "rouge2", "rougeL")})
-    for name in ("quals", "qags"):
-        if name not in metrics:
-            continue
-        scorer = scorer_class(name)(**settings.get(name, {}))
+        scores = [rouge_scores(s, r, use_stemmer) for s, r in zip(summaries, references)]
+        report.update({k: sum(x[k] for x in scores) / len(scores) for k in ROUGE_TYPES})
+        report["rouge_use_stemmer"] = use_stemmer
+    for name, spec in scored.items():
+        scorer = spec.build(checked[name])
         stats = score_corpus(scorer, Rows(documents, summaries, f"{out_dir}/summaries.jsonl"), os.path.join(out_dir, f"{name}.jsonl"))
         report.update({name: stats.mean, f"{name}_coverage": stats.scored / stats.rows, f"{name}_signature": scorer.signature()})
     atomic_write_text(os.path.join(out_dir, "report.json"), json.dumps(report, indent=2) + "\n")

@@ -71,7 +71,9 @@ def build_examples(
 
     The context window (in tokens) is drawn uniformly from ``[min_window, max_window]`` and placed at a
     random offset that keeps the answer inside. Answers cut by the window's limit are skipped, as the
-    reference skips answers cut by truncation; the count is returned under ``skipped``. With ``negatives``
+    reference skips answers cut by truncation; so are answers too long for the target (with the separator, the
+    end token and one question token: QAMR and QED have sentence-long answers), and the two counts are
+    returned under ``skipped`` (window, target). With ``negatives``
     (QAGen only), examples also get ``negative_labels`` (answer tokens only), ``negative_decoder_input_ids``
     (the whole negative target, shifted) and ``negative_input_ids`` (empty lists where an example has no
     negative, or where the negative shares the example's source), counted per kind under ``negative_counts``.
@@ -85,7 +87,7 @@ def build_examples(
             raise ValueError("negatives apply to QAGen recipes only; remove 'negatives' for a question generator.")
         out["negative_labels"], out["negative_decoder_input_ids"], out["negative_input_ids"] = [], [], []
     counts = {"none": 0}
-    skipped = 0
+    skipped = [0, 0]  # answers outside the window, answers too long for the target
     cached_context, enc = None, None
     for row_index, row in enumerate(rows):
         if row["context"] != cached_context:
@@ -102,18 +104,21 @@ def build_examples(
             end = start + len(text)
             span = [i for i, (s, e) in enumerate(offsets) if s < end and e > start]
             if not span:
-                skipped += 1
+                skipped[0] += 1
                 continue
             first, last = span[0], span[-1]
             window = rng.randint(min_window, max_window)
             if last - first + 1 > window:
-                skipped += 1
+                skipped[0] += 1
                 continue
             lo = max(0, last + 1 - window)
             hi = max(lo, min(first, len(offsets) - window))
             begin = rng.randint(lo, hi)
             source = enc["input_ids"][begin : begin + window]
             answer = tokenizer(text, add_special_tokens=False)["input_ids"]
+            if fmt.task != "question-generation" and len(answer) + 3 > fmt.max_target_length:
+                skipped[1] += 1
+                continue
             if fmt.task == "question-generation":
                 source = answer + [ids.separator] + source[: fmt.max_source_length - 3 - len(answer)]
                 labels = question[: fmt.max_target_length - 1] + [ids.eos]
@@ -132,7 +137,7 @@ def build_examples(
             out["decoder_input_ids"].append([ids.decoder_start] + labels[:-1])
             out["length"].append(len(source) + len(labels))
             out["row"].append(row_index)
-    out["skipped"] = [skipped]
+    out["skipped"] = [tuple(skipped)]
     if negatives is not None:
         out["negative_counts"] = [counts]
     return out

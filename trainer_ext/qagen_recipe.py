@@ -180,7 +180,8 @@ def _examples(
     columns = build_examples(rows, tokenizer, fmt, recipe.min_window, recipe.max_window, seed=seed, negatives=builder)
     skipped = columns.pop("skipped")[0]
     columns.pop("row")
-    logger.info("%d examples from %d rows (%d answers skipped: outside the window)", len(columns["labels"]), len(rows), skipped)
+    logger.info("%d examples from %d rows (answers skipped: %d outside the window, %d too long for the target of %d tokens)",
+                len(columns["labels"]), len(rows), *skipped, fmt.max_target_length)
     if builder:
         logger.info("negatives per kind: %s", columns.pop("negative_counts")[0])
     return Dataset.from_dict(columns)

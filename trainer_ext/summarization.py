@@ -132,17 +132,18 @@ def tokenize(
 
 
 def rouge_metrics(tokenizer: Any):
-    """``compute_metrics`` for ``predict_with_generate`` evaluation: mean ROUGE-1/2/L F1 of the outputs."""
+    """``compute_metrics`` for ``predict_with_generate`` evaluation: mean ROUGE-1/2/L F1 of the outputs
+    (``rouge_score``, stemmed)."""
     import numpy as np
 
-    from .rouge import rouge_scores
+    from .rouge_f1 import ROUGE_TYPES, rouge_scores
 
     def compute(eval_pred: Any) -> dict[str, float]:
         preds = np.where(eval_pred.predictions != -100, eval_pred.predictions, tokenizer.pad_token_id)
         labels = np.where(eval_pred.label_ids != -100, eval_pred.label_ids, tokenizer.pad_token_id)
         pairs = zip(tokenizer.batch_decode(preds, skip_special_tokens=True), tokenizer.batch_decode(labels, skip_special_tokens=True))
         scores = [rouge_scores(p, r) for p, r in pairs]
-        return {k: sum(s[k] for s in scores) / max(len(scores), 1) for k in ("rouge1", "rouge2", "rougeL")}
+        return {k: sum(s[k] for s in scores) / max(len(scores), 1) for k in ROUGE_TYPES}
 
     return compute
 

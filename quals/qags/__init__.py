@@ -1,13 +1,20 @@
 """QAGS (Wang et al., ACL 2020), the three-model baseline that QUALS replaces: extract answers, generate
-questions, answer them on the summary and on the source, compare the answers."""
+questions, answer them on the summary and on the source, compare the answers. Names import on first use, so
+that ``quals.qags.settings`` needs no torch."""
 
-from .answer_f1 import answer_f1, normalize_answer
-from .candidates import RuleCandidates, SpacyCandidates, make_extractor
-from .question_answering import QuestionAnswerer
-from .question_generation import QuestionGenerator
-from .scorer import QagsQuestion, QagsResult, QagsScorer, score_qags
+from __future__ import annotations
 
-__all__ = [
-    "QagsQuestion", "QagsResult", "QagsScorer", "QuestionAnswerer", "QuestionGenerator", "RuleCandidates",
-    "SpacyCandidates", "answer_f1", "make_extractor", "normalize_answer", "score_qags",
-]
+from ..lazy_exports import lazy_exports
+from .answer_f1 import answer_f1, normalize_answer  # torch-free; a name that is also its module's is imported here
+
+_EXPORTS = {
+    "RuleCandidates": "candidates", "SpacyCandidates": "candidates", "make_extractor": "candidates",
+    "QuestionAnswerer": "question_answering", "QuestionGenerator": "question_generation",
+    "QagsQuestion": "scorer", "QagsResult": "scorer", "QagsScorer": "scorer", "score_qags": "scorer",
+    "QagsSettings": "settings",
+}
+
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
+
+__all__ = ["answer_f1", "normalize_answer", *_EXPORTS]

@@ -69,6 +69,11 @@ class QuestionAnswerer:
             self._hash = weights_hash(self.model)
         return self._hash
 
+    @property
+    def model_id(self) -> str:
+        """``name#`` and the first 12 hex digits of the weights' SHA-256, as signatures name a model."""
+        return f"{self.name}#{self.weights_sha256[:12]}"
+
     def _clip_questions(self, questions: list[str]) -> list[str]:
         """Questions cut to ``max_question_tokens`` (counted in ``truncations``)."""
         enc = self.tokenizer(
@@ -136,7 +141,3 @@ class QuestionAnswerer:
             i, j = divmod(flat, n)
             spans.append((float(scores.view(-1)[flat]), w.offsets[w.first + i][0], w.offsets[w.first + j][1]))
         return spans
-
-    def describe(self) -> dict[str, Any]:
-        return {"qa": f"{self.name}#{self.weights_sha256[:12]}", "qa_len": f"{self.max_length}-{self.stride}",
-                "qa_span": self.max_answer_tokens}

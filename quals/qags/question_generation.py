@@ -62,7 +62,3 @@ class QuestionGenerator:
         input_ids, mask = self.qagen.pad_sources(rows)
         hypotheses = diverse_beam_search(self.qagen.network, input_ids, mask, self.beam, ids.decoder_start, ids.eos)
         return [self.qagen.decode(hyps[0].tokens[:-1]).strip() for hyps in hypotheses]
-
-    def describe(self) -> dict[str, Any]:
-        return {"qg": f"{self.qagen.name}#{self.qagen.weights_sha256[:12]}", "qg_beams": self.beam.num_beams,
-                "qg_new": self.beam.max_new_tokens}

@@ -16,16 +16,14 @@ from typing import Any
 import torch
 
 from ..inputs import text_problem, validate_pairs
-from ..qagen import QAGen
 from ..scorer import progress_bar
 from ..scoring import mean
-from ..settings_check import CheckedSettings, integer, model_argument, number
-from ..signature import format_signature
 from ..timing import Stopwatch
 from .answer_f1 import answer_f1, normalize_answer
 from .candidates import CandidateExtractor, make_extractor
 from .question_answering import QuestionAnswerer
 from .question_generation import QuestionGenerator
+from .settings import QagsSettings
 
 logger = logging.getLogger(__name__)
 NO_CANDIDATE = "no answer candidate in the summary"  # why a summary has no score (QagsResult.skipped)
@@ -61,45 +59,12 @@ class QagsResult:
         return data
 
 
-def extractor_rule(name: str, value: Any) -> None:
-    """``extractor``: a name ("rules", a spaCy pipeline or folder) or an object with a name and a __call__."""
-    if not (isinstance(value, str) and value.strip()) and not (callable(value) and hasattr(value, "name")):
-        raise TypeError(f"{name}={value!r}: use 'rules', a spaCy pipeline name or folder, or an object with a name "
-                        "and a __call__(texts) -> list[list[str]].")
-
-
-class QagsScorer(CheckedSettings):
+class QagsScorer:
     """Score summaries against their sources with QAGS; the three models load once per scorer.
 
-    Each argument is also a ``quals score --metric qags`` flag, whose help is read from the lines below.
-
-    Args:
-        qg_model: answer-conditioned question generator: a folder, Hub id or "bundled-qg".
-        qa_model: extractive question answerer with a fast tokenizer: a folder, Hub id or "bundled-qa".
-        extractor: answer candidates: "rules" (no dependency), a spaCy pipeline name or folder
-            ("en_core_web_sm", as QAGS), or any object with a name and a __call__(texts) -> list[list[str]].
-        device: "cpu", "cuda" or "cuda:N"; by default CUDA when available, else the CPU.
-        dtype: "float32", "bfloat16" or "float16"; by default float32 on CPU, bfloat16 (or float16) on CUDA.
-        num_beams: beams of the question generator's beam search.
-        max_new_tokens: most tokens per generated question.
-        max_questions: most questions kept per summary, in the order of their candidates.
-        match_f1: how closely the answer on the summary must match the candidate to keep a question (1.0:
-            the same normalized words).
-        qa_max_length: tokens per question-answering window (question and context).
-        qa_stride: tokens shared by consecutive windows of a long source.
-        max_answer_tokens: longest answer span considered.
-        batch_size: summaries per step (the models' own batches are fixed: 16 questions, 32 answer windows).
+    Each argument is a field of ``QagsSettings`` (checked by type and value before any model loads, and
+    ``self.settings`` after) and a ``quals score --metric qags`` flag of the same name:
     """
-
-    metric_name, count_name = "qags", "num_questions"  # result keys, as QualsScorer's
-    SETTING_RULES = {
-        "qg_model": model_argument("a question generator's folder, a Hub id, 'bundled-qg' or a loaded quals.QAGen",
-                                   (QAGen,)),
-        "qa_model": model_argument("a question-answering folder, a Hub id or 'bundled-qa'"),
-        "extractor": extractor_rule, "num_beams": integer(1), "max_new_tokens": integer(1),
-        "max_questions": integer(1), "match_f1": number(0.0, 1.0, low_open=True), "qa_max_length": integer(1),
-        "qa_stride": integer(0), "max_answer_tokens": integer(1), "batch_size": integer(1),
-    }
 
     def __init__(
         self,
@@ -117,16 +82,16 @@ class QagsScorer(CheckedSettings):
         max_answer_tokens: int = 30,
         batch_size: int = 8,
     ):
-        self.check_settings(locals())  # types and values, named, before any model loads
+        self.settings = QagsSettings(**{k: v for k, v in locals().items() if k != "self"})  # checked, before any model loads
         self.extractor = make_extractor(extractor) if isinstance(extractor, str) else extractor
         self.generator = QuestionGenerator(qg_model, num_beams, max_new_tokens, device=device, dtype=dtype)
         self.answerer = QuestionAnswerer(qa_model, device, dtype, qa_max_length, qa_stride, max_answer_tokens)
         self.max_questions, self.match_f1, self.batch_size = max_questions, match_f1, batch_size
         self.timings = Stopwatch()
-        fields = [*self.generator.describe().items(), *self.answerer.describe().items()]
-        fields += [("extractor", self.extractor.name), ("questions", max_questions), ("match", match_f1),
-                   ("dtype", str(self.answerer.dtype).replace("torch.", "")), ("device", self.answerer.device.type)]
-        self._signature = format_signature("QAGS", fields)
+        self._signature = self.settings.signature(
+            qg=self.generator.qagen.model_id, qa=self.answerer.model_id, extractor=self.extractor.name,
+            dtype=str(self.answerer.dtype).replace("torch.", ""), device=self.answerer.device.type,
+        )
 
     def signature(self) -> str:
         """A string naming both models (with hashes of their weights), the extractor and every setting."""
@@ -184,6 +149,9 @@ class QagsScorer(CheckedSettings):
             skipped = None if items else NO_QUESTION if spans else NO_CANDIDATE
             results.append(QagsResult(value, len(items), self._signature, items if return_questions else None, skipped))
         return results
+
+
+QagsScorer.__doc__ += QagsSettings.card_lines(indent="        ") + "\n"
 
 
 def score_qags(sources: Sequence[str], summaries: Sequence[str], return_questions: bool = False,
