@@ -7,6 +7,7 @@ speed-up, the hypothesis rows the network decoded per summary, and whether the t
 pairs and scores.
 
   python benchmarks/ab_revision.py --rev 78af0e3 --module quals.generation --n 16
+  python benchmarks/ab_revision.py --rev HEAD --module quals.generation --module quals.prefix_lm --n 16
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import time
 import types
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import ExitStack, contextmanager
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -52,8 +53,9 @@ def load_twin(module_name: str, rev: str) -> types.ModuleType:
 @contextmanager
 def patched(current: types.ModuleType, twin: types.ModuleType) -> Iterator[int]:
     """Rebind, in every loaded ``quals`` module, each function defined in ``current`` to the twin's function of
-    that name (functions only: classes keep today's definition)."""
-    swaps = []
+    that name, and give each class defined in ``current`` the twin class's methods (today's class object stays,
+    so loaded models switch too)."""
+    swaps: list[tuple[object, str, object]] = []  # (owner, name, today's value or None when the twin adds it)
     for name, new in inspect.getmembers(current, inspect.isfunction):
         old = getattr(twin, name, None)
         if new.__module__ != current.__name__ or not inspect.isfunction(old):
@@ -62,11 +64,22 @@ def patched(current: types.ModuleType, twin: types.ModuleType) -> Iterator[int]:
             if getattr(module, name, None) is new:
                 swaps.append((module, name, new))
                 setattr(module, name, old)
+    for name, cls in inspect.getmembers(current, inspect.isclass):
+        old_cls = getattr(twin, name, None)
+        if cls.__module__ != current.__name__ or not inspect.isclass(old_cls):
+            continue
+        for attr, old in vars(old_cls).items():
+            if inspect.isfunction(old) and not attr.startswith("__"):
+                swaps.append((cls, attr, vars(cls).get(attr)))
+                setattr(cls, attr, old)
     try:
         yield len(swaps)
     finally:
-        for module, name, new in swaps:
-            setattr(module, name, new)
+        for owner, name, new in reversed(swaps):
+            if new is None:
+                delattr(owner, name)
+            else:
+                setattr(owner, name, new)
 
 
 class StepRows:
@@ -91,7 +104,8 @@ def _outcome(results: list) -> list:
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rev", required=True, help="git revision of the baseline module")
-    parser.add_argument("--module", default="quals.generation", help="dotted module name inside this repository")
+    parser.add_argument("--module", action="append", help="dotted module name inside this repository; repeat for "
+                        "several (default: quals.generation)")
     parser.add_argument("--data", default=DEFAULT_QAGS)
     parser.add_argument("--n", type=int, default=16, help="number of QAGS-C summaries")
     parser.add_argument("--repeats", type=int, default=2, help="alternating rounds")
@@ -102,8 +116,8 @@ def main(argv: list[str] | None = None) -> dict:
 
     import quals
 
-    current = importlib.import_module(args.module)
-    twin = load_twin(args.module, args.rev)
+    modules = args.module or ["quals.generation"]
+    pairs = [(importlib.import_module(m), load_twin(m, args.rev)) for m in modules]
     docs, sums = load_pairs(args.data, args.n)
     scorer = quals.QualsScorer(**json.loads(args.settings))
     scorer.score(docs[:1], sums[:1], return_qa_pairs=True)  # warm-up, not timed
@@ -114,9 +128,11 @@ def main(argv: list[str] | None = None) -> dict:
     outcomes: dict[str, list] = {}
     for _ in range(args.repeats):
         for arm in seconds:
-            with patched(current, twin) if arm == "baseline" else nullcontext(None) as swapped:
-                if swapped == 0:
-                    raise SystemExit(f"no function of {args.module} is used by name in quals; nothing to compare")
+            with ExitStack() as stack:
+                if arm == "baseline":
+                    for (current, twin), name in zip(pairs, modules):
+                        if stack.enter_context(patched(current, twin)) == 0:
+                            raise SystemExit(f"no function or method of {name} is used by name in quals; nothing to compare")
                 scorer.timings.reset()
                 counter.rows = 0
                 started = time.perf_counter()
@@ -131,7 +147,7 @@ def main(argv: list[str] | None = None) -> dict:
     report = {
         "machine": describe(torch.get_num_threads()),
         **cpu_bf16_support(),
-        "module": args.module,
+        "modules": modules,
         "baseline_rev": args.rev,
         "summaries": args.n,
         "repeats": args.repeats,
@@ -142,7 +158,8 @@ def main(argv: list[str] | None = None) -> dict:
         },
         "decoding_rows_per_summary": {arm: round(rows / args.n) for arm, rows in step_rows.items()},
         "same_qa_pairs": sum(a[1] == b[1] for a, b in zip(base, cur)),
-        "max_abs_score_diff": round(max(diffs), 6) if diffs else None,
+        "identical_scores": sum(a[0] == b[0] for a, b in zip(base, cur)),
+        "max_abs_score_diff": float(f"{max(diffs):.3g}") if diffs else None,
         "signature": scorer.signature(),
     }
     print(json.dumps(report, indent=2))

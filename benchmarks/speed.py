@@ -10,6 +10,7 @@ sources).
   python benchmarks/speed.py --n 16 --variant '{"batch_size": 1}' --variant '{"batch_size": 8}'
   python benchmarks/speed.py --n 16 --compare qags
   python benchmarks/speed.py --n 16 --variant '{"dtype": "float32"}' --variant '{"dtype": "bfloat16"}'
+  python benchmarks/speed.py --n 16 --variant '{}' --variant '{"int8_linear": true}'   # int8 linear layers (CPU)
 
 A variant may also name a ``device`` or ``dtype``: the model is then loaded once per (device, dtype), and
 each variant reports how far its scores move from the first variant's (``max_abs_diff_vs_first``).
@@ -29,6 +30,21 @@ from data import DEFAULT_QAGS, load_pairs  # noqa: E402
 from machine import cpu_bf16_support, describe  # noqa: E402
 
 from quals.registry import metric_of  # noqa: E402
+
+
+def int8_linear_layers(qagen) -> None:
+    """Benchmark only: every linear layer of the QAGen (the LM head included) as int8 with dynamic activation
+    quantization (``torch.ao.quantization.quantize_dynamic``, CPU), in place of its float network."""
+    import warnings
+
+    import torch
+    from torch.ao.quantization import quantize_dynamic
+
+    from quals.network import as_network
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.ao.quantization's notice that it is moving to torchao
+        qagen.network = as_network(quantize_dynamic(qagen.model, {torch.nn.Linear}, dtype=torch.qint8))
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -53,12 +69,16 @@ def main(argv: list[str] | None = None) -> dict:
     loaded: dict[tuple, quals.QAGen] = {}
 
     def scorer_for(variant: dict) -> quals.QualsScorer:
-        """A scorer for the variant's settings, sharing one loaded model per (device, dtype)."""
+        """A scorer for the variant's settings, sharing one loaded model per (device, dtype, quantization)."""
         settings = dict(variant)
-        where = (settings.pop("device", args.device), settings.pop("dtype", args.dtype))
+        quantize = settings.pop("int8_linear", False)
+        where = (settings.pop("device", args.device), settings.pop("dtype", args.dtype), quantize)
         if where not in loaded:
             loaded[where] = quals.QAGen.from_pretrained(args.model, device=where[0], dtype=where[1])
-        return quals.QualsScorer(loaded[where], **settings)
+        scorer = quals.QualsScorer(loaded[where], **settings)  # the signature hashes the float weights
+        if quantize:
+            int8_linear_layers(scorer.qagen)
+        return scorer
 
     scorers = [scorer_for(v) for v in variants]
     if args.compare == "qags":
@@ -96,8 +116,8 @@ def main(argv: list[str] | None = None) -> dict:
                 "summaries_per_second": round(total / s, 3),
                 "speed_vs_first": round(seconds[0] / s, 3),
                 "coverage": sum(getattr(r, metric_of(scorer).name) is not None for r in rs) / len(rs),
-                **({"device": str(scorer.qagen.device), "max_abs_diff_vs_first": max_abs_diff(rs)}
-                   if isinstance(scorer, quals.QualsScorer) else {}),
+                **({"device": str(scorer.qagen.device), "max_abs_diff_vs_first": max_abs_diff(rs),
+                    "batch_size_reached": scorer.batch_size} if isinstance(scorer, quals.QualsScorer) else {}),
                 "seconds_per_summary_by_stage": {
                     stage: round(t / total, 3) for stage, t in scorer.timings.as_dict().items()
                 },
@@ -107,6 +127,8 @@ def main(argv: list[str] | None = None) -> dict:
         ],
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
+    if torch.cuda.is_available() and torch.cuda.max_memory_allocated():
+        report["peak_cuda_memory_mb"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
     if args.compare:
         report["qags_time_over_quals_time"] = round(seconds[-1] / seconds[0], 2)
     print(json.dumps(report, indent=2))

@@ -11,13 +11,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import datetime
 import logging
-import os
 import sys
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from .distributed import Processes, processes
+from .errors import user_error
+from .distributed import close as close_processes
 from .registry import METRICS, MetricSpec, get_metric
 
 if TYPE_CHECKING:
@@ -30,72 +31,35 @@ def chosen_metric(argv: list[str] | None) -> MetricSpec:
     return get_metric(pre.parse_known_args(argv)[0].metric)
 
 
-_OWN_GROUP = False  # whether distributed_context created the process group (so close_distributed may end it)
-
-
-def distributed_context() -> tuple[int, int, Any, str | None]:
-    """(rank, world size, barrier, device) from torchrun/accelerate's environment; gloo for the barrier."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world == 1:
-        return 0, 1, None, None
-    import torch
-    import torch.distributed as dist
-
-    global _OWN_GROUP
-    if not dist.is_initialized():  # long timeout: ranks wait at barriers while the slowest shard finishes
-        dist.init_process_group("gloo", timeout=datetime.timedelta(hours=48))
-        _OWN_GROUP = True
-    device = None
-    if torch.cuda.is_available():
-        device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
-    return dist.get_rank(), dist.get_world_size(), dist.barrier, device
-
-
-def close_distributed() -> None:
-    """Destroy the process group ``distributed_context`` made (not one the caller made): left to
-    interpreter teardown, a rank can abort."""
-    global _OWN_GROUP
-    if _OWN_GROUP:
-        import torch.distributed as dist
-
-        dist.destroy_process_group()
-        _OWN_GROUP = False
-
-
 def _score(args: argparse.Namespace) -> int:
     """Check and claim the output (before any slow work: reading, loading the model), then score into it."""
     from .io_utils import check_output
 
     check_output(args.output, [p for p in (args.input, args.sources, args.summaries) if p], resume=not args.overwrite)
-    rank, world, barrier, device = distributed_context()
+    procs = processes()
     try:
-        with run_lock(args.output, rank, world):
-            stats, signature = _score_claimed(args, rank, world, barrier, device)
+        with run_lock(args.output, procs):
+            stats, signature = _score_claimed(args, procs)
     finally:
-        close_distributed()
-    if rank == 0:
+        close_processes()
+    if procs.is_main:
         print(stats.line(signature), file=sys.stderr)
     return 0
 
 
 @contextlib.contextmanager
-def run_lock(output: str, rank: int, world: int) -> Iterator[None]:
+def run_lock(output: str, procs: Processes) -> Iterator[None]:
     """One lock per run: rank 0 takes ``<output>.lock`` and tells every rank whether it got it, so that all
     of them fail with its message (none is left waiting at a barrier) or all go on, after it holds the lock."""
     from .io_utils import acquire_lock, release_lock
 
     lock, refusal = None, None
-    if rank == 0:
+    if procs.is_main:
         try:
             lock = acquire_lock(output)
         except ValueError as e:
             refusal = str(e)
-    if world > 1:
-        import torch.distributed as dist
-
-        shared = [refusal]
-        dist.broadcast_object_list(shared, src=0)
-        refusal = shared[0]
+    refusal = procs.broadcast(refusal)
     if refusal:
         raise ValueError(refusal)
     try:
@@ -105,9 +69,7 @@ def run_lock(output: str, rank: int, world: int) -> Iterator[None]:
             release_lock(lock)
 
 
-def _score_claimed(
-    args: argparse.Namespace, rank: int, world: int, barrier: Any, device: str | None
-) -> tuple[CorpusStats, str]:
+def _score_claimed(args: argparse.Namespace, procs: Processes) -> tuple[CorpusStats, str]:
     """Read the rows, load the scorer and score this rank's shard; (corpus stats, scorer signature)."""
     from .corpus import score_corpus
     from .readers import read_rows
@@ -115,12 +77,12 @@ def _score_claimed(
     rows = read_rows(args.input, args.sources, args.summaries, args.source_column, args.summary_column, args.keep_columns)
     spec = get_metric(args.metric)
     settings = spec.settings.from_cli(args)
-    if device and not settings.device:
-        settings = dataclasses.replace(settings, device=device)
+    if procs.device and not settings.device:
+        settings = dataclasses.replace(settings, device=procs.device)
     scorer = spec.build(settings)
     stats = score_corpus(
-        scorer, rows, args.output, with_pairs=args.qa_pairs, rank=rank, world_size=world,
-        overwrite=args.overwrite, progress=not args.quiet, barrier=barrier,
+        scorer, rows, args.output, with_pairs=args.qa_pairs, overwrite=args.overwrite, progress=not args.quiet,
+        processes=procs,
     )
     return stats, scorer.signature()
 
@@ -130,22 +92,6 @@ def _demo(args: argparse.Namespace) -> int:
 
     run_demo(get_metric("quals").settings.from_cli(args).to_dict(), limit=args.limit)
     return 0
-
-
-def error_line(error: Exception) -> str:
-    """The message of ``error`` as one line; an OSError with a file (unwritable, missing, a full disk) names
-    the file first and what to check."""
-    if isinstance(error, OSError) and error.filename and error.strerror:
-        return f"{error.filename}: {error.strerror}; check the path, its permissions and the free disk space."
-    return " ".join(str(error).split())
-
-
-def user_error(prog: str, command: str, error: Exception) -> int:
-    """Print a bad-input or file error as one line and return exit status 2; QUALS_TRACEBACK=1 re-raises it instead."""
-    if os.environ.get("QUALS_TRACEBACK"):
-        raise error
-    print(f"{prog} {command}: error: {error_line(error)}", file=sys.stderr)
-    return 2
 
 
 SCORE_EXAMPLES = """examples:

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .distributed import Processes
 from .io_utils import atomic_write_text, naming, replace_with_empty
 from .readers import Rows
 from .registry import MetricSpec, metric_of
@@ -167,28 +168,31 @@ def score_corpus(
     rows: Rows,
     output: str,
     with_pairs: bool = False,
-    rank: int = 0,
-    world_size: int = 1,
     overwrite: bool = False,
     progress: bool = True,
-    barrier: Any = None,
+    processes: Processes = Processes(),
 ) -> CorpusStats:
-    """Score ``rows`` into ``output`` (JSONL, one record per row, input order), resuming if it exists."""
+    """Score ``rows`` into ``output`` (JSONL, one record per row, input order), resuming if it exists.
+
+    Under several ``processes`` each scores its share into a part file, and rank 0 merges them into the
+    same ``output`` one process writes."""
+    rank, world_size = processes.rank, processes.world_size
+    barrier = processes.barrier if world_size > 1 else None
     spec = metric_of(scorer)
     n = len(rows.sources)
     if n == 0:
         raise ValueError(f"{rows.origin}: no rows to score; is the input empty?")
     if len(rows.summaries) != n:
         raise ValueError(f"{len(rows.sources)} sources but {len(rows.summaries)} summaries.")
-    if world_size > 1 and barrier is None:
-        raise ValueError("several processes need a barrier (torch.distributed) to share the output safely.")
+    requested = getattr(scorer.settings, "batch_size", scorer.batch_size)  # "auto", or the fixed size
     meta = {
         "signature": scorer.signature(), "input_sha256": _fingerprint(rows), "rows": n,
-        "with_qa_pairs": with_pairs, "processes": world_size, "batch_size": scorer.batch_size,
+        "with_qa_pairs": with_pairs, "processes": world_size, "batch_size": requested,
     }
     check_meta(output, meta, overwrite, write=rank == 0)
     parts = [output] if world_size == 1 else [f"{output}.part{r}of{world_size}" for r in range(world_size)]
-    lo, hi = rank * n // world_size, (rank + 1) * n // world_size
+    share = processes.share(n)
+    lo, hi = share.start, share.stop
     if overwrite:
         for path in {parts[rank], output} if rank == 0 else {parts[rank]}:
             if os.path.exists(path):
@@ -199,7 +203,9 @@ def score_corpus(
     if barrier:
         barrier()
     merged = world_size > 1 and count_complete_lines(output, truncate=False) == n
-    done = hi - lo if merged else resume_point(parts[rank], scorer.batch_size, hi - lo)
+    # A fixed batch size resumes at a whole batch, so batches never regroup; "auto" regroups by design.
+    unit = 1 if requested == "auto" else scorer.batch_size
+    done = hi - lo if merged else resume_point(parts[rank], unit, hi - lo)
     if barrier:
         barrier()  # every process has settled its own part before anyone writes or counts
     initially_done = n if merged else sum(count_complete_lines(p, truncate=False) for p in parts)
@@ -211,14 +217,16 @@ def score_corpus(
     bar = tqdm(total=hi - lo, initial=done, unit="summary", disable=not progress, position=rank,
                desc=f"rank {rank}" if world_size > 1 else None)
     started = time.time()
-    for start in range(lo + done, hi, scorer.batch_size):
-        indices = list(range(start, min(start + scorer.batch_size, hi)))
+    start = lo + done
+    while start < hi:
+        indices = list(range(start, min(start + scorer.batch_size, hi)))  # "auto" may grow between batches
         try:
             append_jsonl(parts[rank], _score_rows(scorer, spec, rows, indices, with_pairs))
         except KeyboardInterrupt:  # the records written so far are complete: say so, and how to go on
             bar.close()
             raise KeyboardInterrupt(f"interrupted after {start} of {n} rows; run the same command to resume.") from None
         bar.update(len(indices))
+        start += len(indices)
     bar.close()
     if barrier:
         barrier()

@@ -97,12 +97,16 @@ def diverse_beam_search(
     done_lengths = torch.zeros(n_src, groups, per_group, dtype=torch.long, device=device)
     done_scores = torch.full((n_src, groups, per_group), NEG, device=device)
 
-    next_input = torch.full((n_src * config.num_beams, 1), decoder_start_id, dtype=torch.long, device=device)
+    # Step 0 decodes one row per source: every beam starts from the same decoder start token, so their
+    # logits are equal; the rows are repeated after the softmax and the cache follows at the first reorder.
+    next_input = torch.full((n_src, 1), decoder_start_id, dtype=torch.long, device=device)
     cache = None
     for step in range(max_len):
         n_alive, slots = slot_groups.shape
-        logits, cache = network.decode(context, next_input, cache, group_size=slots * per_group)
+        logits, cache = network.decode(context, next_input, cache, group_size=slots * per_group if step else 1)
         log_probs = torch.log_softmax(logits[:, -1, :].float(), dim=-1)
+        if step == 0:
+            log_probs = log_probs.repeat_interleave(config.num_beams, dim=0)
         vocab = log_probs.shape[-1]
         if constraint is not None:
             constraint.apply(log_probs, step, config.max_new_tokens)
@@ -196,7 +200,7 @@ def diverse_beam_search(
             alive, context = alive[kept], context.select(kept)
             done_tokens, done_token_scores, done_lengths = done_tokens[kept], done_token_scores[kept], done_lengths[kept]
             done_scores = done_scores[kept]
-        cache = cache.reorder(parent_rows)
+        cache = cache.reorder(parent_rows if step else parent_rows // (slots * per_group))
         next_input = running_tokens[..., -1].reshape(-1, 1)
         if constraint is not None:
             constraint.update(parent_rows, next_input[:, 0])

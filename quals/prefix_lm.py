@@ -45,17 +45,54 @@ class PrefixContext:
 
 @dataclass
 class TargetCache:
-    """Keys and values of the target tokens decoded so far, one row per hypothesis."""
+    """Keys and values of the target tokens decoded so far, one row per hypothesis.
 
-    keys: list[torch.Tensor]  # each [N*G, heads, P, head_dim]
+    Stored time-major ([step, row, heads, head_dim]) with room for more steps, so a decoding step writes its
+    token in place and ``reorder`` (beams moving to their parents) is one copy of the filled steps, where
+    appending with ``cat`` and reordering row-major copied the whole cache twice per step.
+    """
+
+    keys: list[torch.Tensor]  # each [capacity, N*G, heads, head_dim]; steps [0, length) are filled
     values: list[torch.Tensor]
-
-    @property
-    def length(self) -> int:
-        return self.keys[0].shape[2]
+    length: int
 
     def reorder(self, index: torch.Tensor) -> "TargetCache":
-        return TargetCache([k.index_select(0, index) for k in self.keys], [v.index_select(0, index) for v in self.values])
+        def pick(buffer: torch.Tensor) -> torch.Tensor:
+            out = buffer.new_empty((buffer.shape[0], index.shape[0], *buffer.shape[2:]))
+            if buffer.requires_grad:  # out= does not record gradients
+                out[: self.length] = buffer[: self.length].index_select(1, index)
+            else:
+                torch.index_select(buffer[: self.length], 1, index, out=out[: self.length])
+            return out
+
+        return TargetCache([pick(k) for k in self.keys], [pick(v) for v in self.values], self.length)
+
+    def append(self, layer: int, keys: torch.Tensor, values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Write a layer's new keys/values ([N*G, heads, T, head_dim]) after the filled steps (growing the
+        buffers when full); return all of that layer's keys/values so far, as [N*G, heads, length+T, head_dim]
+        views. Call for every layer, then ``advance(T)``."""
+        end = self.length + keys.shape[2]
+        if end > self.keys[layer].shape[0]:
+            self.keys[layer], self.values[layer] = (_grown(b, self.length, 2 * end) for b in (self.keys[layer], self.values[layer]))
+        self.keys[layer][self.length : end] = keys.permute(2, 0, 1, 3)
+        self.values[layer][self.length : end] = values.permute(2, 0, 1, 3)
+        return self.keys[layer][:end].permute(1, 2, 0, 3), self.values[layer][:end].permute(1, 2, 0, 3)
+
+    def advance(self, steps: int) -> None:
+        self.length += steps
+
+    @classmethod
+    def empty(cls, layers: int, like: torch.Tensor, capacity: int) -> "TargetCache":
+        """A cache for ``layers`` layers of keys shaped like ``like`` ([N*G, heads, T, head_dim])."""
+        rows, heads, _, dim = like.shape
+        make = lambda: [like.new_empty((capacity, rows, heads, dim)) for _ in range(layers)]  # noqa: E731
+        return cls(make(), make(), 0)
+
+
+def _grown(buffer: torch.Tensor, filled: int, capacity: int) -> torch.Tensor:
+    out = buffer.new_empty((capacity, *buffer.shape[1:]))
+    out[:filled] = buffer[:filled]
+    return out
 
 
 class PrefixLMForQAGen(BertPreTrainedModel):
@@ -101,6 +138,30 @@ class PrefixLMForQAGen(BertPreTrainedModel):
             input_ids=ids, position_ids=positions, token_type_ids=torch.full_like(ids, token_type)
         )
 
+    def _attend(
+        self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, ctx_k: torch.Tensor, ctx_v: torch.Tensor,
+        ctx_bias: torch.Tensor, target_bias: torch.Tensor, group_size: int, dropout: float,
+    ) -> torch.Tensor:
+        """Attention of target queries [N*G, heads, T, d] over their context's keys and over their own
+        target keys, one softmax over both. All G hypotheses of a context query its keys in one matmul (G
+        folded into the query axis), so the context is never copied per hypothesis."""
+        rows, heads, steps, dim = q.shape
+        n_ctx, src_len = rows // group_size, ctx_k.shape[2]
+        scale = 1.0 / math.sqrt(dim)
+
+        def fold(x: torch.Tensor) -> torch.Tensor:  # [N*G, heads, T, m] -> [N, heads, G*T, m]
+            return x.view(n_ctx, group_size, heads, steps, -1).transpose(1, 2).reshape(n_ctx, heads, group_size * steps, -1)
+
+        def unfold(x: torch.Tensor) -> torch.Tensor:  # the inverse
+            return x.view(n_ctx, heads, group_size, steps, -1).transpose(1, 2).reshape(rows, heads, steps, -1)
+
+        ctx_scores = unfold(torch.matmul(fold(q), ctx_k.transpose(-1, -2)) * scale + ctx_bias)
+        tgt_scores = torch.matmul(q, k.transpose(-1, -2)) * scale + target_bias
+        probs = torch.softmax(torch.cat([ctx_scores, tgt_scores], dim=-1), dim=-1)
+        probs = F.dropout(probs, p=dropout, training=self.training)
+        ctx_probs, tgt_probs = probs.split([src_len, probs.shape[-1] - src_len], dim=-1)
+        return unfold(torch.matmul(fold(ctx_probs), ctx_v)) + torch.matmul(tgt_probs, v)
+
     # -- public API ------------------------------------------------------------------------------------
 
     def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> PrefixContext:
@@ -139,39 +200,23 @@ class PrefixLMForQAGen(BertPreTrainedModel):
         offsets = context.lengths.repeat_interleave(group_size) + past
         positions = offsets[:, None] + torch.arange(steps, device=device)[None, :]
         hidden = self._embed(target_ids, positions, TARGET_TOKEN_TYPE)
-        n_ctx = rows // group_size
-        scale = 1.0 / math.sqrt(self.head_dim)
         causal = torch.ones(steps, past + steps, dtype=torch.bool, device=device).tril(diagonal=past)
         target_bias = torch.zeros(causal.shape, dtype=hidden.dtype, device=device).masked_fill(~causal, float("-inf"))
         dropout = self.config.attention_probs_dropout_prob if self.training else 0.0
-        new_keys, new_values = [], []
-        for i, layer in enumerate(self.bert.encoder.layer):
+        layers = self.bert.encoder.layer
+        for i, layer in enumerate(layers):
             sa = layer.attention.self
             q, k, v = self._heads(sa.query(hidden)), self._heads(sa.key(hidden)), self._heads(sa.value(hidden))
-            if cache is not None:
-                k = torch.cat([cache.keys[i], k], dim=2)
-                v = torch.cat([cache.values[i], v], dim=2)
-            new_keys.append(k)
-            new_values.append(v)
-            ctx_k, ctx_v = context.keys[i], context.values[i]
-            src_len = ctx_k.shape[2]
-            # All G hypotheses of a context query its keys in one matmul: fold G into the query axis.
-            q_folded = q.view(n_ctx, group_size, self.num_heads, steps, self.head_dim).transpose(1, 2)
-            q_folded = q_folded.reshape(n_ctx, self.num_heads, group_size * steps, self.head_dim)
-            ctx_scores = torch.matmul(q_folded, ctx_k.transpose(-1, -2)) * scale + context.bias
-            ctx_scores = ctx_scores.view(n_ctx, self.num_heads, group_size, steps, src_len).transpose(1, 2)
-            ctx_scores = ctx_scores.reshape(rows, self.num_heads, steps, src_len)
-            tgt_scores = torch.matmul(q, k.transpose(-1, -2)) * scale + target_bias
-            probs = torch.softmax(torch.cat([ctx_scores, tgt_scores], dim=-1), dim=-1)
-            probs = F.dropout(probs, p=dropout, training=self.training)
-            ctx_probs, tgt_probs = probs.split([src_len, probs.shape[-1] - src_len], dim=-1)
-            ctx_probs = ctx_probs.view(n_ctx, group_size, self.num_heads, steps, src_len).transpose(1, 2)
-            ctx_probs = ctx_probs.reshape(n_ctx, self.num_heads, group_size * steps, src_len)
-            from_ctx = torch.matmul(ctx_probs, ctx_v).view(n_ctx, self.num_heads, group_size, steps, self.head_dim)
-            from_ctx = from_ctx.transpose(1, 2).reshape(rows, self.num_heads, steps, self.head_dim)
-            attended = from_ctx + torch.matmul(tgt_probs, v)
+            if cache is None:  # the first call (teacher forcing, or step 0) attends to its own keys as they are
+                cache = TargetCache.empty(len(layers), k, capacity=max(2 * steps, 16))
+            if past:
+                k, v = cache.append(i, k, v)
+            else:
+                cache.append(i, k, v)
+            attended = self._attend(q, k, v, context.keys[i], context.values[i], context.bias, target_bias, group_size, dropout)
             hidden = self._feed_forward(layer, self._merge(attended), hidden)
-        return self.cls(hidden), TargetCache(new_keys, new_values)
+        cache.advance(steps)
+        return self.cls(hidden), cache
 
     def prepare_decoder_input_ids_from_labels(self, labels: torch.Tensor) -> torch.Tensor:
         """Teacher-forcing inputs: labels shifted right behind ``config.decoder_start_token_id``."""

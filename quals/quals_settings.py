@@ -6,7 +6,10 @@ import typing
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .settings import Settings, device_setting, dtype_setting, format_signature, integer, model_argument, number, setting
+from .settings import (
+    Settings, device_setting, dtype_setting, format_signature, int_or_auto, integer, integer_or_auto, model_argument, number,
+    setting,
+)
 
 Cap = Literal["strict", "reference"]
 NsMode = Literal["rescore", "beam"]
@@ -47,7 +50,11 @@ class QualsSettings(Settings):
     answer_constraint: AnswerConstraint = setting(
         "none", '"none", or "span": every answer copies a span of the summary while decoding.'
     )
-    batch_size: int = setting(8, "summaries decoded together, halved automatically on out-of-memory.", integer(1))
+    batch_size: int | str = setting(
+        "auto", 'summaries decoded together, longest first (results in input order). "auto": on CUDA the largest '
+        "batch that fits, found once per process (from 8, doubled while it fits); on CPU 8. A fixed size is halved "
+        "for a batch that runs out of memory.", integer_or_auto(1), cli_type=int_or_auto,
+    )
     max_source_length: int | None = setting(
         None, "tokens the model reads of each source and summary at once, from 8 to the model's limit; by default the "
         "model's limit. Longer summaries are truncated with a counted warning.", integer(8, optional=True),

@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 
+from .batching import BatchSizer
 from .constraints import AnswerSpanConstraint
 from .filtering import Candidate, filter_qa_pairs
 from .generation import BeamConfig, diverse_beam_search
@@ -100,7 +101,7 @@ class QualsScorer:
         cap: str = "strict",
         ns_mode: str = "rescore",
         answer_constraint: str = "none",
-        batch_size: int = 8,
+        batch_size: int | str = "auto",
         max_source_length: int | None = None,
         long_source: str = "windows",
     ):
@@ -125,12 +126,20 @@ class QualsScorer:
         self.ns_mode = ns_mode
         self.answer_constraint = answer_constraint
         self.long_source = long_source
-        self.batch_size = batch_size
+        self.batching = BatchSizer(batch_size, self.qagen.device, key=(
+            self.qagen.model_id, str(self.qagen.device), str(self.qagen.dtype), self.beam, self.max_source_length,
+            long_source, answer_constraint, max_qa_pairs,
+        ))
         self.timings = Stopwatch()  # seconds per stage, accumulated over calls (benchmarks read it)
         self._signature = self.settings.signature(
             model=self.qagen.model_id, arch=self.qagen.format.architecture, max_source_length=self.max_source_length,
             dtype=str(self.qagen.dtype).replace("torch.", ""), device=self.qagen.device.type,
         )
+
+    @property
+    def batch_size(self) -> int:
+        """Summaries in the next batch: the fixed size, or where ``"auto"`` stands now."""
+        return self.batching.size
 
     def signature(self) -> str:
         """A string naming the model (with a hash of its weights), library versions and every setting."""
@@ -152,13 +161,11 @@ class QualsScorer:
         """QUALS for each (source, summary) pair, in input order."""
         validate_pairs(sources, summaries, problem=self.row_problem)
         self.truncations = 0
-        results: list[QualsResult] = []
-        batches = range(0, len(summaries), self.batch_size)
         bar = progress_bar(len(summaries), progress)
-        for start in batches:
-            end = start + self.batch_size
-            results.extend(self._score_batch(list(sources[start:end]), list(summaries[start:end]), return_qa_pairs))
-            bar.update(min(end, len(summaries)) - start)
+        results = self.batching.run(
+            lambda batch: self._score_chunk([sources[i] for i in batch], [summaries[i] for i in batch], return_qa_pairs),
+            [len(s) for s in summaries], on_batch=bar.update,
+        )
         bar.close()
         if self.truncations:
             logger.warning(
@@ -167,11 +174,6 @@ class QualsScorer:
                 self.max_source_length,
             )
         return results
-
-    def _score_batch(self, sources: list[str], summaries: list[str], return_qa_pairs: bool) -> list[QualsResult]:
-        return self.qagen.with_oom_backoff(
-            lambda chunk: self._score_chunk(sources[chunk], summaries[chunk], return_qa_pairs), len(summaries)
-        )
 
     def _score_chunk(self, sources: list[str], summaries: list[str], return_qa_pairs: bool) -> list[QualsResult]:
         qagen, ids = self.qagen, self.qagen.ids

@@ -52,6 +52,30 @@ def number(low: float | None = None, high: float | None = None, low_open: bool =
     return rule
 
 
+def integer_or_auto(minimum: int) -> Rule:
+    """An integer >= ``minimum``, or the string "auto" (a size the scorer finds at run time)."""
+    whole = integer(minimum)
+
+    def rule(name: str, value: Any) -> None:
+        if value != "auto":
+            try:
+                whole(name, value)
+            except (TypeError, ValueError) as e:
+                raise type(e)(f"{e.args[0][:-1]}, or 'auto'.") from None
+
+    return rule
+
+
+def int_or_auto(text: str) -> int | str:
+    """A flag's text as an integer, or "auto" as it is (argparse type of ``integer_or_auto`` fields)."""
+    if text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: use an integer or auto") from None
+
+
 def one_of(choices: Sequence[str]) -> Rule:
     """One of the strings ``choices``."""
 

@@ -150,6 +150,26 @@ def test_speed_loads_one_model_per_dtype_and_reports_score_drift(tmp_path, train
     assert set(report) >= {"cpu_has_amx_bf16", "cpu_has_avx512_bf16", "machine", "peak_rss_mb"}
 
 
+def test_throughput_runs_each_batch_size_in_its_own_process(tmp_path, trained_qagen_dir):
+    from facts import fact
+    from throughput import main as throughput
+
+    votes = [{"response": "yes"}] * 3
+    rows = [{"article": f"{fact('alice', 'paris')} {fact('bob', 'rome')}",
+             "summary_sentences": [{"sentence": fact(n, "paris"), "responses": votes}]} for n in ("alice", "bob", "carol")]
+    data = tmp_path / "qags.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    small = '{"num_beams": 4, "num_beam_groups": 4, "min_new_tokens": 3, "max_new_tokens": 12}'
+    out = tmp_path / "throughput.json"
+    report = throughput(["--data", str(data), "--n", "3", "--model", trained_qagen_dir, "--batch-sizes", "1", "auto",
+                         "--settings", small, "--out", str(out)])
+    assert json.loads(out.read_text()) == report
+    one, auto = report["runs"]
+    assert (one["batch_size"], one["batch_size_reached"], auto["batch_size"], auto["batch_size_reached"]) == (1, 1, "auto", 8)
+    assert all(r["summaries_per_second"] > 0 and r["peak_rss_mb"] > 50 and r["peak_cuda_memory_mb"] is None for r in report["runs"])
+    assert "beams:4" in one["signature"] and one["signature"] == auto["signature"]  # batching is not a score setting
+
+
 def test_ab_revision_swaps_in_the_older_module_and_restores_the_current_one():
     import quals.generation
     import quals.scorer
@@ -163,6 +183,13 @@ def test_ab_revision_swaps_in_the_older_module_and_restores_the_current_one():
     with patched(quals.generation, twin) as swapped:
         assert swapped >= 1 and quals.scorer.diverse_beam_search is twin.diverse_beam_search
     assert quals.scorer.diverse_beam_search is current
+    import quals.prefix_lm
+
+    cls = quals.prefix_lm.PrefixLMForQAGen
+    decode, prefix_twin = cls.decode, load_twin("quals.prefix_lm", "HEAD")
+    with patched(quals.prefix_lm, prefix_twin) as swapped:  # methods: today's class gets the twin's
+        assert swapped >= 1 and cls.decode is vars(prefix_twin.PrefixLMForQAGen)["decode"]
+    assert cls.decode is decode
     with pytest.raises(SystemExit, match="no-such-rev"):
         load_twin("quals.generation", "no-such-rev")
 

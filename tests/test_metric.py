@@ -100,7 +100,7 @@ def test_metric_names_bad_settings_before_any_model_loads_and_says_why_a_row_has
     missing = evaluate.load(os.path.join(REPO, "quals_metric.py"), str(offline_home / "no-model"), keep_in_memory=True)
     for setting, error, message in [
         ({"num_beams": "abc"}, TypeError, "num_beams='abc' is str; use an integer >= 1."),
-        ({"batch_size": 2.5}, TypeError, "batch_size=2.5 is float; use an integer >= 1."),
+        ({"batch_size": 2.5}, TypeError, "batch_size=2.5 is float; use an integer >= 1, or 'auto'."),
         ({"length_penalty": float("nan")}, ValueError, "length_penalty=nan: use a finite number."),
         ({"num_beamz": 4}, TypeError, "num_beamz= is not a QualsScorer setting; the settings are ['model',"),
     ]:  # the same messages as QualsScorer's, before the (missing) QAGen would load

@@ -80,7 +80,7 @@ def test_train_resume_export_and_score(base_and_data, architecture):
     fmt = dataclasses.replace(TINY_FORMAT, architecture=architecture)
     run = str(folder / f"run-{architecture}")
     recipe = QAGenRecipe(
-        base_model=base, architecture=architecture, qa_format=fmt.to_dict(), train_files=[data], dev_file=data,
+        base_model=base, qa_format=fmt.to_dict(), train_files=[data], dev_file=data,
         dev_examples=8, min_window=64, max_window=64, model_config={"hidden_dropout_prob": 0.3},
         training={"per_device_train_batch_size": 4, "max_steps": 2, "save_steps": 2, "eval_steps": 2,
                   "learning_rate": 1e-3, "use_cpu": True, "report_to": "none", "logging_steps": 1},
@@ -140,6 +140,10 @@ def test_recipe_file_with_an_unknown_field_is_rejected(tmp_path):
     (tmp_path / "r.json").write_text(json.dumps({"base_model": "minilm", "lr": 1e-4}))
     with pytest.raises(ValueError, match=r"r.json: unknown field\(s\) \['lr'\]"):
         QAGenRecipe.from_json(str(tmp_path / "r.json"))
+    # the QA format decides the architecture; a recipe's own `architecture` was read by nothing and is gone
+    (tmp_path / "r.json").write_text(json.dumps({"base_model": "minilm", "architecture": "prefix-lm"}))
+    with pytest.raises(ValueError, match=r"unknown field\(s\) \['architecture'\]"):
+        QAGenRecipe.from_json(str(tmp_path / "r.json"))
 
 
 def test_data_paths_in_the_file_follow_the_file_and_overrides_the_working_directory(tmp_path, monkeypatch):
@@ -176,7 +180,7 @@ def test_quals_train_leaves_no_process_group_behind(base_and_data, tmp_path):
     import sys
 
     base, data, _ = base_and_data
-    recipe = {"base_model": base, "architecture": "prefix-lm", "qa_format": TINY_FORMAT.to_dict(), "train_files": [data],
+    recipe = {"base_model": base, "qa_format": TINY_FORMAT.to_dict(), "train_files": [data],
               "min_window": 64, "max_window": 64,
               "training": {"per_device_train_batch_size": 4, "max_steps": 1, "use_cpu": True, "report_to": "none"}}
     (tmp_path / "recipe.json").write_text(json.dumps(recipe))

@@ -80,25 +80,25 @@ def _mle(args: argparse.Namespace) -> None:
 
 
 def _build_contrastive(args: argparse.Namespace) -> None:
-    from quals.cli import distributed_context
+    from quals.distributed import processes
 
     from .contrastive_data import build_contrastive_dataset
     from .summarization import SummarizerRecipe, load_summarizer
 
     recipe = _recipe(SummarizerRecipe, args)
     config = recipe.contrastive_config()
-    rank, world, barrier, device = distributed_context()
+    procs = processes()
     model, tokenizer = load_summarizer(args.summarizer)
-    if device:
-        model.to(device)
+    if procs.device:
+        model.to(procs.device)
     scorer = None
     if config.metric == "quals":
         from quals import QualsScorer
 
-        scorer = QualsScorer(**{"device": device, **recipe.quals})
+        scorer = QualsScorer(**{"device": procs.device, **recipe.quals})
     documents, references = recipe.rows("train")
-    data = build_contrastive_dataset(documents, references, model, tokenizer, args.work_dir, config, scorer, rank, world, barrier)
-    if rank == 0:
+    data = build_contrastive_dataset(documents, references, model, tokenizer, args.work_dir, config, scorer, procs)
+    if procs.is_main:
         print(f"{len(data)} of {len(documents)} documents selected -> {args.work_dir}/dataset")
 
 
@@ -196,25 +196,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args.func(args)
     except (ValueError, FileNotFoundError) as e:  # bad configs, data or paths: one clear line, as `quals` does
-        from quals.cli import user_error
+        from quals.errors import user_error
 
         return user_error("quals-train", args.command, e)
     finally:
-        _leave_process_group()
+        from quals.distributed import close
+
+        close()  # the process group of the command's own processes or of a Trainer
     return 0
-
-
-def _leave_process_group() -> None:
-    """Destroy the process group the command used (``distributed_context``'s or a Trainer's). Left to
-    interpreter exit, gloo's teardown aborted a rank at random after the work was done (2 of 10
-    two-process CPU runs of `quals-train qagen` on a busy machine; none of 24 with this; BENCHMARKS.md)."""
-    import torch.distributed as dist
-
-    from quals.cli import close_distributed
-
-    close_distributed()  # the group distributed_context made, forgetting that it made one
-    if dist.is_available() and dist.is_initialized():  # one a Trainer (Accelerate) made
-        dist.destroy_process_group()
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from typing import Any
 import torch
 
 from quals.corpus import append_jsonl, check_meta, count_complete_lines, merge_parts, resume_point, score_corpus, texts_sha256
+from quals.distributed import Processes
 from quals.readers import Rows
 
 from .rouge_f1 import rouge_ensemble
@@ -150,8 +151,8 @@ def read_samples(path: str, n: int) -> list[list[str]]:
     return [r["samples"] for r in records]
 
 
-def _quals_scores(scorer: Any, sources: list[str], summaries: list[str], path: str, rank: int, world: int, barrier: Any) -> list[float | None]:
-    score_corpus(scorer, Rows(sources, summaries, path), path, rank=rank, world_size=world, barrier=barrier, progress=rank == 0)
+def _quals_scores(scorer: Any, sources: list[str], summaries: list[str], path: str, processes: Processes) -> list[float | None]:
+    score_corpus(scorer, Rows(sources, summaries, path), path, progress=processes.is_main, processes=processes)
     with open(path, encoding="utf-8") as f:
         return [json.loads(line)["quals"] for line in f]
 
@@ -164,16 +165,15 @@ def build_contrastive_dataset(
     work_dir: str,
     config: ContrastiveConfig | None = None,
     scorer: Any = None,
-    rank: int = 0,
-    world_size: int = 1,
-    barrier: Any = None,
+    processes: Processes = Processes(),
 ):
     """Sample, score and select; save and return a ``datasets.Dataset`` of (document, positive, negative).
 
     ``scorer`` is a ``quals.QualsScorer`` (needed when ``config.metric == "quals"``). Re-running with the
-    same ``work_dir`` resumes each stage where it stopped. Under several processes both sampling and
-    scoring are sharded.
+    same ``work_dir`` resumes each stage where it stopped. Under several ``processes`` (``quals.distributed``)
+    both sampling and scoring are sharded.
     """
+    rank, world_size, barrier = processes.rank, processes.world_size, processes.barrier
     from datasets import Dataset
 
     config = config or ContrastiveConfig()
@@ -184,22 +184,20 @@ def build_contrastive_dataset(
     os.makedirs(work_dir, exist_ok=True)
     samples_path = os.path.join(work_dir, "samples.jsonl")
     sample_summaries(summarizer, tokenizer, documents, samples_path, config, progress=rank == 0, rank=rank, world_size=world_size)
-    if barrier:
-        barrier()
+    barrier()
     if rank == 0:
         merge_sample_parts(samples_path, world_size)
-    if barrier:
-        barrier()
+    barrier()
     samples = read_samples(samples_path, len(documents))
     k = config.num_samples
     if config.metric == "quals":
         flat = _quals_scores(
             scorer, [d for d in documents for _ in range(k)], [s for row in samples for s in row],
-            os.path.join(work_dir, "sample_scores.jsonl"), rank, world_size, barrier,
+            os.path.join(work_dir, "sample_scores.jsonl"), processes,
         )
         sample_scores = [flat[i * k : (i + 1) * k] for i in range(len(documents))]
         reference_scores = _quals_scores(
-            scorer, list(documents), list(references), os.path.join(work_dir, "reference_scores.jsonl"), rank, world_size, barrier
+            scorer, list(documents), list(references), os.path.join(work_dir, "reference_scores.jsonl"), processes
         )
         positive_ratio = config.positive_ratio
     else:

@@ -85,7 +85,6 @@ def weighted(rows: list[dict[str, Any]], weight: float, rng: random.Random) -> l
 class QAGenRecipe(SquadRecipe):
     """A QAGen run (or, with a ``question-generation`` QA format, QAGS's question generator)."""
 
-    architecture: str = "prefix-lm"
     qa_format: str | dict[str, Any] = "minilm-prefix-lm"
     min_window: int = 48
     max_window: int = 160
