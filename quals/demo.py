@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import textwrap
 import time
 from typing import Any
@@ -60,7 +61,10 @@ def run_demo(settings: dict[str, Any], limit: int | None = None) -> str:
     scorer = QualsScorer(**settings)
     sources = [ex["document"] for ex in examples for _ in (0, 1)]
     summaries = [s for ex in examples for s in (ex["faithful"], ex["altered"])]
-    results = scorer.score(sources, summaries, return_qa_pairs=True)
+    documents = f"{len(examples)} document" + ("s" if len(examples) != 1 else "")
+    print(f"model loaded in {time.time() - started:.1f} s; scoring {len(summaries)} summaries of {documents} "
+          "(a faithful and an altered summary each)", file=sys.stderr, flush=True)
+    results = scorer.score(sources, summaries, return_qa_pairs=True, progress=True)
     table = format_table(examples, results)
     print(table)
     print(f"{len(summaries)} summaries in {time.time() - started:.1f} s (model load included)")

@@ -70,8 +70,10 @@ def test_demo_table_explains_low_scores(demo_results):
 
 def test_quals_demo_command(capsys):
     run_demo({}, limit=1)
-    out = capsys.readouterr().out
-    assert "bridge" in out and "QUALS|model:bundled:qagen-minilm#" in out
+    captured = capsys.readouterr()
+    assert "bridge" in captured.out and "QUALS|model:bundled:qagen-minilm#" in captured.out
+    # it says what it is doing before the minutes of decoding, and shows their progress
+    assert "scoring 2 summaries of 1 document (a faithful" in captured.err and "2/2" in captured.err
 
 
 def test_bundled_qags_models_load_offline_with_cards():
