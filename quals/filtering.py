@@ -1,4 +1,4 @@
-"""Which generated QA sequences QUALS keeps (spec Part 1 item 3; Part 2 section 3).
+"""Which generated QA sequences QUALS keeps, following the paper's reference code.
 
 A pure function over token ids: split at the separator id, require exactly two non-empty parts and an
 answer that occurs in the summary, then the reference's order (summed score, best first), grouping by

@@ -164,7 +164,7 @@ class TokenIds:
 
 PRESETS: dict[str, QAFormat] = {
     # The paper's fairseq BART-large QAGen: no <s> anywhere, decoder starts from </s>, separator is the
-    # existing vocabulary token "ĠstrutConnector" (id 50259). Spec Part 2, section 1.
+    # existing vocabulary token "ĠstrutConnector" (id 50259), as in the paper's released code.
     "bart-large-reference": QAFormat(
         architecture="encoder-decoder",
         separator_token="\u0120strutConnector",

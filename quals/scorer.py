@@ -1,6 +1,6 @@
 """``QualsScorer``: load a QAGen once, then score (source, summary) pairs with QUALS.
 
-Pipeline per summary (spec Part 1): diverse beam search from the summary, filter the QA pairs, score
+Pipeline per summary, as in the paper: diverse beam search from the summary, filter the QA pairs, score
 each kept pair's tokens given the source and given the summary (teacher-forced by default), and average
 the per-token log-likelihood differences. Higher is more consistent; 0 means the source supports the
 pairs as well as the summary does.

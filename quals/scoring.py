@@ -1,7 +1,7 @@
 """Teacher-forced scoring: per-token log-probabilities of QA sequences under one encoded context.
 
 The context (a summary or a source document) is encoded once and shared by all its QA sequences; the
-log-softmax runs in float32 whatever the model's dtype (spec Part 1, item 4).
+log-softmax runs in float32 whatever the model's dtype, so bf16 weights do not round the scores away.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 For every training document a summarizer samples K summaries (top-k 50, temperature 1); QUALS scores
 each sample and the reference; per document the negative is the lowest-scoring sample that has a score;
 documents kept are those in the bottom ``negative_ratio`` by negative score and in the top
-``positive_ratio`` by reference score (spec Part 1 item 7). ``metric="rouge"`` selects negatives by their
+``positive_ratio`` by reference score (the paper's selection). ``metric="rouge"`` selects negatives by their
 ROUGE-1/2/L ensemble against the reference instead (the paper's baseline; every reference is then a
 positive candidate).
 

@@ -1,4 +1,4 @@
-"""SQuAD-format rows -> QAGen training examples in a checkpoint's QA format (spec Part 2, section 1.1).
+"""SQuAD-format rows -> QAGen training examples in a checkpoint's QA format.
 
 Source = a window of the context that contains the answer (windows of varied length teach the model
 both summary-sized and document-sized inputs, and keep CPU steps short); target = question, separator,
