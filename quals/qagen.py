@@ -14,7 +14,7 @@ from .inputs import split_specials
 from .network import as_network
 from .oom import with_oom_backoff
 from .qa_format import QAFormat
-from .scoring import token_logprobs
+from .teacher_forcing import token_logprobs
 
 logger = logging.getLogger(__name__)
 

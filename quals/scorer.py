@@ -23,7 +23,7 @@ from .generation import BeamConfig, diverse_beam_search
 from .inputs import text_problem, validate_pairs
 from .qagen import QAGen
 from .quals_settings import QualsSettings
-from .scoring import mean
+from .teacher_forcing import mean
 from .timing import Stopwatch
 
 logger = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ import torch
 
 from ..inputs import text_problem, validate_pairs
 from ..scorer import progress_bar
-from ..scoring import mean
+from ..teacher_forcing import mean
 from ..timing import Stopwatch
 from .answer_f1 import answer_f1, normalize_answer
 from .candidates import CandidateExtractor, make_extractor

@@ -7,7 +7,7 @@ import torch
 
 from quals.network import Seq2SeqNetwork
 from quals.prefix_lm import PrefixLMForQAGen
-from quals.scoring import token_logprobs
+from quals.teacher_forcing import token_logprobs
 from tiny import tiny_bart, tiny_bert_config, tiny_tokenizer
 
 START, PAD = 3, 0
