@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import os
 
 import pytest
@@ -144,6 +145,24 @@ def test_recipe_file_with_an_unknown_field_is_rejected(tmp_path):
     (tmp_path / "r.json").write_text(json.dumps({"base_model": "minilm", "architecture": "prefix-lm"}))
     with pytest.raises(ValueError, match=r"unknown field\(s\) \['architecture'\]"):
         QAGenRecipe.from_json(str(tmp_path / "r.json"))
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("max_window", "160", "max_window='160' is str; QAGenRecipe.max_window takes int."),
+    ("seed", True, "seed=True is bool; QAGenRecipe.seed takes int."),
+    ("train_files", "squad.jsonl", "squad.jsonl' is str; QAGenRecipe.train_files takes list[str]."),  # path resolved
+    ("dev_examples", 1.5, "r.json: dev_examples=1.5 is float; QAGenRecipe.dev_examples takes int or null."),
+    ("training", [1], "r.json: training=[1] is list; QAGenRecipe.training takes dict[str, anything]."),
+])
+def test_a_recipe_field_of_the_wrong_type_is_named_before_anything_loads(tmp_path, field, value, message):
+    (tmp_path / "r.json").write_text(json.dumps({"base_model": "minilm", field: value}))
+    with pytest.raises(ValueError, match=re.escape(message)):
+        QAGenRecipe.from_json(str(tmp_path / "r.json"))
+    # numbers where floats go, lists where tuples go and null where a field is optional all pass
+    from trainer_ext.summarization import SummarizerRecipe
+
+    (tmp_path / "s.json").write_text(json.dumps({"train_rows": [0, 4], "eval_rows": None, "max_source_length": 128}))
+    assert SummarizerRecipe.from_json(str(tmp_path / "s.json")).train_rows == [0, 4]
 
 
 def test_data_paths_in_the_file_follow_the_file_and_overrides_the_working_directory(tmp_path, monkeypatch):

@@ -14,6 +14,8 @@ import logging
 import os
 import random
 import time
+import types
+import typing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -132,7 +134,49 @@ def read_recipe(
     unknown = sorted(set(data) - known)
     if unknown:
         raise ValueError(f"{path}: unknown field(s) {unknown}; {cls.__name__} knows {sorted(known)}.")
+    hints = typing.get_type_hints(cls)
+    for key, value in data.items():
+        if not _conforms(value, hints[key]):
+            raise ValueError(
+                f"{path}: {key}={value!r} is {type(value).__name__}; {cls.__name__}.{key} takes {_type_name(hints[key])}."
+            )
     return data
+
+
+def _conforms(value: Any, annotation: Any) -> bool:
+    """Whether a JSON value fits a recipe field's annotation (a bool is no number; a tuple comes as a list)."""
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if annotation is Any:
+        return True
+    if origin in (typing.Union, types.UnionType):
+        return any(_conforms(value, a) for a in args)
+    if annotation is type(None):
+        return value is None
+    if annotation in (int, float):
+        return isinstance(value, int if annotation is int else (int, float)) and not isinstance(value, bool)
+    if annotation in (str, bool):
+        return isinstance(value, annotation)
+    if origin is list:
+        return isinstance(value, list) and all(_conforms(v, args[0]) for v in value)
+    if origin is tuple:
+        return isinstance(value, (list, tuple)) and len(value) == len(args) and all(map(_conforms, value, args))
+    if origin is dict:
+        return isinstance(value, dict) and all(_conforms(v, args[1]) for v in value.values())
+    return True  # other types are checked where they are used
+
+
+def _type_name(annotation: Any) -> str:
+    """An annotation as a recipe's reader would say it: ``int or null``, ``list[str]``."""
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if annotation is type(None):
+        return "null"
+    if annotation is Any:
+        return "anything"
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in args)
+    if origin in (list, tuple, dict):
+        return f"{origin.__name__}[{', '.join(_type_name(a) for a in args)}]"
+    return getattr(annotation, "__name__", str(annotation))
 
 
 def require_files(field_name: str, paths: list[str], example: str = '"my.jsonl"') -> None:
