@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from .distributed import Processes, processes
-from .errors import user_error
 from .distributed import close as close_processes
+from .errors import user_error
 from .registry import METRICS, MetricSpec, get_metric
 
 if TYPE_CHECKING:

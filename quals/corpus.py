@@ -177,7 +177,6 @@ def score_corpus(
     Under several ``processes`` each scores its share into a part file, and rank 0 merges them into the
     same ``output`` one process writes."""
     rank, world_size = processes.rank, processes.world_size
-    barrier = processes.barrier if world_size > 1 else None
     spec = metric_of(scorer)
     n = len(rows.sources)
     if n == 0:
@@ -200,14 +199,12 @@ def score_corpus(
     else:
         for path, rows_expected in {output: n, parts[rank]: hi - lo}.items():
             refuse_extra_records(path, rows_expected)
-    if barrier:
-        barrier()
+    processes.barrier()
     merged = world_size > 1 and count_complete_lines(output, truncate=False) == n
     # A fixed batch size resumes at a whole batch, so batches never regroup; "auto" regroups by design.
     unit = 1 if requested == "auto" else scorer.batch_size
     done = hi - lo if merged else resume_point(parts[rank], unit, hi - lo)
-    if barrier:
-        barrier()  # every process has settled its own part before anyone writes or counts
+    processes.barrier()  # every process has settled its own part before anyone writes or counts
     initially_done = n if merged else sum(count_complete_lines(p, truncate=False) for p in parts)
 
     from tqdm.auto import tqdm
@@ -228,12 +225,10 @@ def score_corpus(
         bar.update(len(indices))
         start += len(indices)
     bar.close()
-    if barrier:
-        barrier()
+    processes.barrier()
     if world_size > 1 and rank == 0 and not merged:
         merge_parts(output, parts)
-    if barrier:
-        barrier()
+    processes.barrier()
     return read_stats(output, spec, time.time() - started, n - initially_done)
 
 

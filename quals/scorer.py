@@ -126,15 +126,14 @@ class QualsScorer:
         self.ns_mode = ns_mode
         self.answer_constraint = answer_constraint
         self.long_source = long_source
-        self.batching = BatchSizer(batch_size, self.qagen.device, key=(
-            self.qagen.model_id, str(self.qagen.device), str(self.qagen.dtype), self.beam, self.max_source_length,
-            long_source, answer_constraint, max_qa_pairs,
-        ))
         self.timings = Stopwatch()  # seconds per stage, accumulated over calls (benchmarks read it)
         self._signature = self.settings.signature(
             model=self.qagen.model_id, arch=self.qagen.format.architecture, max_source_length=self.max_source_length,
             dtype=str(self.qagen.dtype).replace("torch.", ""), device=self.qagen.device.type,
         )
+        # "auto" keeps the size it found per model, precision, device and decoding settings: the signature's
+        # fields, with the device's index
+        self.batching = BatchSizer(batch_size, self.qagen.device, key=(self._signature, str(self.qagen.device)))
 
     @property
     def batch_size(self) -> int:

@@ -173,8 +173,9 @@ def build_contrastive_dataset(
     same ``work_dir`` resumes each stage where it stopped. Under several ``processes`` (``quals.distributed``)
     both sampling and scoring are sharded.
     """
-    rank, world_size, barrier = processes.rank, processes.world_size, processes.barrier
     from datasets import Dataset
+
+    rank, world_size = processes.rank, processes.world_size
 
     config = config or ContrastiveConfig()
     if len(documents) != len(references):
@@ -184,10 +185,10 @@ def build_contrastive_dataset(
     os.makedirs(work_dir, exist_ok=True)
     samples_path = os.path.join(work_dir, "samples.jsonl")
     sample_summaries(summarizer, tokenizer, documents, samples_path, config, progress=rank == 0, rank=rank, world_size=world_size)
-    barrier()
+    processes.barrier()
     if rank == 0:
         merge_sample_parts(samples_path, world_size)
-    barrier()
+    processes.barrier()
     samples = read_samples(samples_path, len(documents))
     k = config.num_samples
     if config.metric == "quals":
