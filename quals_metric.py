@@ -36,6 +36,9 @@ Reading the score: it is a log-likelihood difference in nats per token, usually 
 or above) means the source supports the summary's facts as well as the summary itself does; a strongly
 negative score means questions whose answers are in the summary are unlikely given the source, a sign of
 hallucinated or altered facts. Scores are comparable only under the same signature (model and settings).
+A QAGen may ship a calibration (`calibration.json`: score quantiles of faithful summaries and of twins with
+one fact changed); with `return_percentiles=True` each score comes with where it falls among those faithful
+summaries, which reads the same whatever the model's scale.
 A summary from which no pair survives has no score (None) and is left out of the mean; `coverage` says
 what fraction was scored.
 
@@ -59,6 +62,9 @@ Args:
     sources (`list` of `str`): the source document of each summary (same length as `predictions`).
     return_qa_pairs (`bool`, default False): also return the details: the kept QA pairs with per-token
         log-probabilities (with metric="qags": the questions and their answers).
+    return_percentiles (`bool`, default False): also return `faithful_percentile`, where each score falls among
+        the faithful summaries of the QAGen's calibration set (its `calibration.json`); an error when the QAGen has
+        none measured with these settings.
     metric (`str`, default "quals"): a metric of `quals.registry`: "quals", or "qags" for the QAGS baseline.
     The checkpoint is chosen with the config name: `evaluate.load(quals.metric_path(), "path/or/hub-id")`; the default
     is the QAGen bundled with the package. Any other keyword is a setting of the metric (`quals.QualsSettings`):
@@ -75,6 +81,8 @@ Returns:
     coverage (`float`): fraction of summaries with a score.
     signature (`str`): model (with a hash of its weights), settings and library versions.
     qa_pairs (`list` of `list` of `dict`): only with return_qa_pairs=True.
+    faithful_percentile (`list` of `float` or None): only with return_percentiles=True: the share (0 to 100) of the
+        calibration set's faithful summaries that score lower, e.g. 4.0 = lower than 96% of faithful summaries.
     With metric="qags": qags, mean_qags, num_questions, skipped, coverage, signature (and questions).
     A setting of the wrong type or value (num_beams="4", length_penalty=float("nan")) is refused, naming it,
     before any model loads.
@@ -169,9 +177,16 @@ class Quals(evaluate.Metric):
             _SCORERS[key] = (checked, spec.build(checked))
         return _SCORERS[key][1]
 
-    def _compute(self, predictions, sources, return_qa_pairs=False, metric="quals", **settings):
+    def _compute(self, predictions, sources, return_qa_pairs=False, return_percentiles=False, metric="quals", **settings):
         spec = quals.get_metric(metric)
         scorer = self._scorer(spec, settings)
+        calibration = getattr(scorer, "calibration", None)
+        if return_percentiles and calibration is None:
+            raise ValueError(
+                f"return_percentiles=True needs a calibration of this {spec.name} model measured with these settings "
+                "(calibration.json in the model folder, written by benchmarks/calibrate.py); the bundled QAGen has one "
+                "for its default settings."
+            )
         results = scorer.score(sources, predictions, return_qa_pairs)
         summary = quals.corpus_summary(results, spec.name)
         output = {
@@ -184,4 +199,7 @@ class Quals(evaluate.Metric):
         }
         if return_qa_pairs:
             output[spec.details_key] = [r.to_dict()[spec.details_key] for r in results]
+        if return_percentiles:
+            values = output[spec.name]
+            output["faithful_percentile"] = [None if v is None else calibration.faithful_percentile(v) for v in values]
         return output

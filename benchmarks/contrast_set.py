@@ -214,7 +214,8 @@ def number_edit(reference: str, document: str, rng: random.Random) -> Edit | Non
     if match.re is NUMBER_WORD:
         return number_word_edit(match, document, reference, rng)
     old = match.group(0)
-    day = bool(MONTH_BEFORE.search(reference[: match.start()]) or MONTH_AFTER.match(reference[match.end():]))
+    day = float(old.replace(",", "")) <= 31 and bool(  # "May 1945" is a year beside a month, not a day
+        MONTH_BEFORE.search(reference[: match.start()]) or MONTH_AFTER.match(reference[match.end():]))
     in_reference = set(NUMBER.findall(reference))
     pool = sorted({n for n in NUMBER.findall(document) if number_shape(n) == number_shape(old)} - in_reference)
     pool = [n for n in pool if not day or 1 <= float(n.replace(",", "")) <= 31]

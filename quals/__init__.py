@@ -10,10 +10,10 @@ import os
 
 from .lazy_exports import lazy_exports
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 _EXPORTS = {
-    "InputError": "inputs",
+    "Calibration": "calibration", "InputError": "inputs",
     "PRESETS": "qa_format", "QAFormat": "qa_format", "QAFormatError": "qa_format",
     "QAGen": "qagen",
     "QAPairResult": "scorer", "QualsResult": "scorer", "QualsScorer": "scorer", "corpus_summary": "scorer", "score": "scorer",

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from .distributed import Processes, processes
-from .distributed import close as close_processes
+from .distributed import close_processes
 from .errors import user_error
 from .registry import METRICS, MetricSpec, get_metric
 

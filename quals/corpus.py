@@ -100,6 +100,12 @@ def _fingerprint(rows: Rows) -> str:
     return digest.hexdigest()
 
 
+def output_signature(output: str) -> str:
+    """The signature of the scores in ``output``: kept once, in ``output.meta.json``, not in every record."""
+    with open(output + ".meta.json", encoding="utf-8") as f:
+        return json.load(f)["signature"]
+
+
 def check_meta(output: str, meta: dict[str, Any], overwrite: bool, write: bool) -> None:
     """Refuse to resume ``output`` under other inputs or settings (kept in ``output.meta.json``)."""
     path = output + ".meta.json"
@@ -148,8 +154,9 @@ def _score_rows(scorer: Any, spec: MetricSpec, rows: Rows, indices: list[int], w
 
     def run(batch: list[int]) -> None:
         results = scorer.score([rows.sources[i] for i in batch], [rows.summaries[i] for i in batch], with_pairs)
-        for i, result in zip(batch, results):
-            records[i] = {"index": i, **kept(i), **result.to_dict(), "error": None}
+        for i, result in zip(batch, results):  # the signature is written once, in the output's .meta.json
+            fields = {k: v for k, v in result.to_dict().items() if k != "signature"}
+            records[i] = {"index": i, **kept(i), **fields, "error": None}
 
     if good:
         try:

@@ -61,7 +61,7 @@ def processes() -> Processes:
     return Processes(state.process_index, state.num_processes, device)
 
 
-def close() -> None:
+def close_processes() -> None:
     """Destroy the process group, if there is one (ours or a Trainer's). Left to interpreter exit, gloo's
     teardown aborted a rank at random after the work was done (BENCHMARKS.md)."""
     import torch.distributed as dist

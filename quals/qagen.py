@@ -10,6 +10,8 @@ from typing import Any
 
 import torch
 
+from .calibration import FILENAME as CALIBRATION_FILE
+from .calibration import Calibration, load_calibration
 from .inputs import split_specials
 from .network import as_network
 from .oom import with_oom_backoff
@@ -53,6 +55,17 @@ def resolve_model_path(name_or_path: str, argument: str = "model") -> str:
     else:
         require_hub_model(path, argument)
     return path
+
+
+def _hub_calibration(repo_id: str) -> Calibration | None:
+    """The calibration.json of a Hub checkpoint, or None when it has none."""
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.utils import EntryNotFoundError
+
+    try:
+        return Calibration.load(hf_hub_download(repo_id, CALIBRATION_FILE))
+    except EntryNotFoundError:
+        return None
 
 
 def require_safetensors(folder: str, named: str) -> None:
@@ -204,8 +217,10 @@ def weights_hash(model: torch.nn.Module) -> str:
 class QAGen:
     """A loaded QAGen: network, tokenizer and validated QA format, plus text <-> id helpers."""
 
-    def __init__(self, model: torch.nn.Module, tokenizer: Any, fmt: QAFormat, name: str):
+    def __init__(self, model: torch.nn.Module, tokenizer: Any, fmt: QAFormat, name: str,
+                 calibration: Calibration | None = None):
         self.model = model.eval()
+        self.calibration = calibration  # the score quantiles shipped with the checkpoint (calibration.json), if any
         self.network = as_network(model)
         self.tokenizer = tokenizer
         self.format = fmt
@@ -238,18 +253,20 @@ class QAGen:
         target = resolve_device(device)
         torch_dtype = resolve_dtype(dtype, target)
         path = resolve_model_path(name_or_path)
-        if qa_format is None:
-            if os.path.isdir(path):
-                qa_format = QAFormat.load(path)
-            else:
+        if os.path.isdir(path):
+            qa_format = qa_format if qa_format is not None else QAFormat.load(path)
+            calibration = load_calibration(path)
+        else:
+            if qa_format is None:
                 from huggingface_hub import hf_hub_download
 
                 qa_format = QAFormat.load(os.path.dirname(hf_hub_download(path, "qa_format.json")))
+            calibration = _hub_calibration(path)
         tokenizer = AutoTokenizer.from_pretrained(path)
         qa_format.validate(tokenizer)
         model = load_qagen_model(path, qa_format, dtype=torch_dtype).to(target)
         name = f"bundled:{BUNDLED[name_or_path]}" if name_or_path in BUNDLED else name_or_path
-        return cls(model, tokenizer, qa_format, name)
+        return cls(model, tokenizer, qa_format, name, calibration)
 
     @property
     def weights_sha256(self) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from .batching import BatchSizer
+from .calibration import Calibration
 from .constraints import AnswerSpanConstraint
 from .filtering import Candidate, filter_qa_pairs
 from .generation import BeamConfig, diverse_beam_search
@@ -143,6 +144,13 @@ class QualsScorer:
     def signature(self) -> str:
         """A string naming the model (with a hash of its weights), library versions and every setting."""
         return self._signature
+
+    @property
+    def calibration(self) -> Calibration | None:
+        """The QAGen's calibration (``quals.calibration``) when it was measured with this scorer's weights and
+        settings, else None: quantiles taken with other settings do not describe these scores."""
+        stored = self.qagen.calibration
+        return stored if stored is not None and stored.applies_to(self._signature) else None
 
     def row_problem(self, name: str, index: int, value: Any) -> str | None:
         """Why row ``index`` of ``name`` cannot be scored (not text, blank, or nothing the QAGen's tokenizer

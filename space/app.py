@@ -35,22 +35,17 @@ def get_scorer() -> quals.QualsScorer:
     return quals.QualsScorer(MODEL, **SETTINGS)
 
 
-def support_label(difference: float) -> str:
-    """Coarse support of one QA pair: log-prob given source minus given summary, nats per token."""
-    if difference >= -0.5:
-        return "supported"
-    return "weak" if difference >= -1.5 else "unsupported"
+UNCALIBRATED = ("this model has no calibration for these settings (calibration.json, written by benchmarks/calibrate.py), "
+                "so the score is not read and answers are not coloured; compare scores only with each other.")
 
 
-def reading(score: float | None) -> str:
-    """A one-line plain-language reading of a QUALS score (a rough guide for this model)."""
-    if score is None:
+def reading(score: float | None, calibration: quals.Calibration | None) -> str:
+    """A one-line plain-language reading of a QUALS score, relative to the model's calibration summaries."""
+    if calibration is None and score is not None:
+        return UNCALIBRATED
+    if calibration is None:
         return "no question-answer pair could be formed from this summary, so it has no score."
-    if score >= -0.5:
-        return "well supported: the document makes the summary's questions and answers about as likely as the summary does."
-    if score >= -1.5:
-        return "partly supported: some answers are noticeably less likely given the document."
-    return "poorly supported: answers taken from the summary are much less likely given the document; check its facts."
+    return calibration.reading(score)
 
 
 def parse_inputs(document: str, summaries_text: str) -> tuple[str, list[str]]:
@@ -79,12 +74,13 @@ def answer_spans(summary: str, answer: str) -> list[tuple[int, int]]:
     return [m.span(1) for m in pattern.finditer(summary)]
 
 
-def highlight(summary: str, pairs: list[quals.QAPairResult]) -> list[tuple[str, str | None]]:
-    """Summary text split into spans labelled by the worst support of any answer found there."""
+def highlight(summary: str, pairs: list[quals.QAPairResult], calibration: quals.Calibration | None) -> list[tuple[str, str | None]]:
+    """Summary text split into spans labelled by the worst support of any answer found there, support read
+    against the pairs of the calibration's faithful summaries (no labels without a calibration)."""
     rank = {"supported": 0, "weak": 1, "unsupported": 2}
     labels: list[str | None] = [None] * len(summary)
-    for pair in pairs:
-        label = support_label(pair.difference)
+    for pair in pairs if calibration is not None else ():
+        label = calibration.pair_support(pair.difference)
         for start, end in answer_spans(summary, pair.answer):
             for i in range(start, end):
                 if labels[i] is None or rank[label] > rank[labels[i]]:
@@ -127,15 +123,18 @@ def score(document: str, summaries_text: str):
     """Score every summary; return the report, the pair table, the highlights, the pair menu and state."""
     document, summaries = parse_inputs(document, summaries_text)
     scorer = get_scorer()
+    calibration = scorer.calibration
     results = scorer.score([document] * len(summaries), summaries, return_qa_pairs=True)
     lines, spans, pairs = [], [], []
     for k, (summary, result) in enumerate(zip(summaries, results), 1):
         value = "no score" if result.quals is None else f"{result.quals:.3f}"
-        lines.append(f"**Summary {k}: QUALS {value}** ({result.num_qa_pairs} QA pairs): {reading(result.quals)}")
+        lines.append(f"**Summary {k}: QUALS {value}** ({result.num_qa_pairs} QA pairs): {reading(result.quals, calibration)}")
         pairs.extend((k, pair) for pair in result.qa_pairs)
         if spans:
             spans.append(("\n\n", None))
-        spans.extend(highlight(summary, result.qa_pairs))
+        spans.extend(highlight(summary, result.qa_pairs, calibration))
+    if calibration is not None:
+        lines.append(f"\n<sub>{calibration.legend()}</sub>")
     lines.append(f"\n<sub>{scorer.signature()}</sub>")
     pairs.sort(key=lambda kp: kp[1].difference)  # least supported by the source first
     table = [[k, p.question, p.answer, round(p.logprob_summary, 3), round(p.logprob_source, 3), round(p.difference, 3)] for k, p in pairs]

@@ -31,6 +31,21 @@ def trained_qagen_dir(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="session")
+def calibrated_qagen_dir(trained_qagen_dir, tmp_path_factory) -> str:
+    """The fact QAGen with a hand-made calibration.json measured, as it claims, under ``FACT_SETTINGS``."""
+    import shutil
+
+    from facts import FACT_SETTINGS, hand_calibration
+
+    import quals
+
+    folder = str(tmp_path_factory.mktemp("calibrated") / "qagen")
+    shutil.copytree(trained_qagen_dir, folder)
+    hand_calibration(quals.QualsScorer(folder, **FACT_SETTINGS).signature()).save(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
 def trained_qg_dir(tmp_path_factory) -> str:
     """A tiny answer-conditioned question generator trained for seconds on the templated facts."""
     import dataclasses

@@ -113,3 +113,21 @@ def train_fact_qa(folder: str, steps: int = 300, seed: int = 0) -> str:
     _fit(model, rows, DataCollatorWithPadding(tokenizer), steps, seed)
     model.save_pretrained(folder)
     return folder
+
+
+# Fast decoding settings for the fact QAGen (its pairs are a few tokens long).
+FACT_SETTINGS = dict(num_beams=8, num_beam_groups=8, min_new_tokens=3, max_new_tokens=12)
+
+
+def even(low: float, high: float) -> list[float]:
+    """101 evenly spaced values from ``low`` to ``high``: quantiles whose percentiles are easy to compute by hand."""
+    return [low + (high - low) * k / 100 for k in range(101)]
+
+
+def hand_calibration(signature: str):
+    """A calibration with hand-made quantiles: faithful summaries evenly from -1 to 0, altered ones from -2 to -1,
+    faithful pairs from -1.2 to 0, altered-answer pairs from -3 to -1."""
+    from quals.calibration import Calibration
+
+    return Calibration(signature, "hand-made quantiles for tests", "tests/facts.py", even(-1, 0), even(-2, -1),
+                       even(-1.2, 0), even(-3, -1), {"faithful": 101, "altered": 101, "faithful_pairs": 101, "altered_pairs": 101})

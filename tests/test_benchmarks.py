@@ -89,7 +89,7 @@ def test_qagen_dev_loss_is_a_token_mean_independent_of_batching(tiny_qagen_dir, 
         for ids, dec, labels in zip(columns["input_ids"], columns["decoder_input_ids"], columns["labels"]):
             logits = qagen.model(input_ids=torch.tensor([ids]), attention_mask=torch.ones(1, len(ids), dtype=torch.long),
                                  decoder_input_ids=torch.tensor([dec])).logits[0]
-            total -= float(torch.log_softmax(logits.float(), -1)[range(len(labels)), labels].sum())
+            total -= float(torch.log_softmax(logits.float(), -1)[range(len(labels)), labels].sum().detach())
             tokens += len(labels)
         assert losses[name] == pytest.approx([total / tokens] * 3, rel=1e-4)
     # The random model is near uniform over the tiny vocabulary; the trained one has learnt the facts.
@@ -461,3 +461,23 @@ def test_contrast_set_eval_end_to_end(tmp_path, trained_qagen_dir, capsys):
     (tmp_path / "other.jsonl").write_text(json.dumps({"id": "d2", "dataset": "xsum", "document": document}) + "\n")
     with pytest.raises(ValueError, match="pass --docs with the frank_docs.jsonl it was built from"):
         contrast([*argv[:3], "--docs", str(tmp_path / "other.jsonl"), *argv[5:]])
+
+
+def test_aggregations_of_qa_pairs_by_hand():
+    import math
+
+    from aggregation import AGGREGATIONS, aggregate
+
+    def pair(summary: list[float], source: list[float]) -> dict:
+        return {"difference": sum(source) / len(source) - sum(summary) / len(summary),
+                "token_logprobs_summary": summary, "token_logprobs_source": source}
+
+    pairs = [pair([-1.0, -1.0], [-1.0, -1.0]), pair([-1.0, -1.0], [-2.0, -4.0]), pair([-2.0], [-1.5])]  # d = 0, -2, 0.5
+    by_hand = {"mean (paper)": -0.5, "mean of min(d, 0)": -2 / 3, "median": 0.0, "mean of the lowest 3": -0.5,
+               "minimum": -2.0, "token mean over all pairs": (0 + 0 - 1 - 3 + 0.5) / 5, "lowest token": -3.0,
+               "soft minimum (-log mean exp -d)": -math.log((math.exp(0) + math.exp(2) + math.exp(-0.5)) / 3)}
+    assert {name: pytest.approx(fn(pairs)) for name, fn in AGGREGATIONS.items()} == by_hand
+    records = [{"quals": -0.5, "qa_pairs": pairs}, {"quals": None, "qa_pairs": []}]
+    assert aggregate(records, "minimum") == [-2.0, None]
+    with pytest.raises(ValueError, match="is not the stored QUALS"):
+        aggregate([{"quals": -0.4, "qa_pairs": pairs}], "mean (paper)")

@@ -26,6 +26,17 @@ def test_bundled_model_loads_offline_with_its_format_and_card(bundled):
     assert "CC BY-SA 4.0" in card and "Apache-2.0" in card and "quals-train qagen" in card
 
 
+def test_the_bundled_calibration_applies_at_the_default_settings_only(bundled):
+    calibration = quals.QualsScorer(bundled).calibration
+    assert calibration is not None and calibration.counts["faithful"] == calibration.counts["altered"] == 300
+    assert calibration.faithful_percentile(calibration.faithful[10]) == 10.0
+    assert calibration.faithful[50] > calibration.altered[50]  # faithful leads above their one-fact twins
+    assert "SQuAD v1.1 dev" in calibration.description
+    card = open(os.path.join(BUNDLED_MODEL_DIR, "README.md"), encoding="utf-8").read()
+    assert f"| {calibration.faithful[50]:.3f} |" in card  # the card's quantile table is the shipped file's
+    assert quals.QualsScorer(bundled, num_beams=20, num_beam_groups=20).calibration is None
+
+
 def test_literal_special_tokens_are_plain_text_for_the_bundled_tokenizer(bundled):
     (ids,) = bundled.tokenize(["the [SEP] council [CLS] met [MASK]"])
     assert bundled.token_strings(ids) == ["the", "[", "sep", "]", "council", "[", "cl", "##s", "]", "met", "[", "mask", "]"]

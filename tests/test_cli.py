@@ -18,6 +18,7 @@ import typing
 import pytest
 
 from quals.cli import main
+from quals.corpus import output_signature
 from quals.readers import read_rows
 
 FLAGS = ["--num-beams", "6", "--num-beam-groups", "6", "--min-new-tokens", "3", "--max-new-tokens", "10", "--quiet"]
@@ -64,7 +65,9 @@ def test_jsonl_csv_and_text_inputs_agree(trained_qagen_dir, tmp_path):
     assert a == b == c
     records = [json.loads(line) for line in a.splitlines()]
     assert [r["index"] for r in records] == [0, 1, 2, 3]
-    assert all(r["quals"] is not None and r["signature"].startswith("QUALS|") for r in records)
+    assert all(r["quals"] is not None and "signature" not in r for r in records)  # once per file, beside it
+    assert output_signature(str(tmp_path / "a.jsonl")) == output_signature(str(tmp_path / "c.jsonl"))
+    assert output_signature(str(tmp_path / "a.jsonl")).startswith("QUALS|model:")
 
 
 def test_text_lines_end_only_at_newline(trained_qagen_dir, tmp_path):
@@ -246,7 +249,7 @@ def test_input_files_in_other_encodings_or_shapes_are_named(tmp_path, capsys):
     assert "short.csv:3: the row is missing the column 'summary' (it has fewer fields than the header" in capsys.readouterr().err
     (tmp_path / "rows.json").write_text(json.dumps(_rows(2), indent=2))
     assert main(_cmd(no_model, tmp_path / "rows.json", tmp_path / "out.jsonl")) == 2
-    assert f"rows.json holds a JSON array; --input takes JSON Lines, one object per line: convert it (jq -c '.[]'" in capsys.readouterr().err
+    assert "rows.json holds a JSON array; --input takes JSON Lines, one object per line: convert it (jq -c '.[]'" in capsys.readouterr().err
     (tmp_path / "bom.jsonl").write_text("\ufeff" + json.dumps(_rows(1)[0]) + "\n", encoding="utf-8")
     assert read_rows(str(tmp_path / "bom.jsonl")).sources == [_rows(1)[0]["source"]]  # accepted, as CSV accepts it
 
@@ -401,7 +404,7 @@ def test_qags_metric_from_the_command_line(trained_qg_dir, trained_qa_dir, tmp_p
     assert main(["score", "--input", str(tmp_path / "in.jsonl"), "--output", str(tmp_path / "out.jsonl"), *flags]) == 0
     records = [json.loads(line) for line in open(tmp_path / "out.jsonl")]
     assert [r["qags"] for r in records] == [1.0, 0.5] and [r["num_questions"] for r in records] == [2, 2]
-    assert records[0]["signature"].startswith("QAGS|")
+    assert output_signature(str(tmp_path / "out.jsonl")).startswith("QAGS|") and "signature" not in records[0]
     assert "mean QAGS 0.7500" in capsys.readouterr().err
     with pytest.raises(SystemExit):  # QUALS-only flags do not exist under --metric qags
         main(["score", "--input", str(tmp_path / "in.jsonl"), "--output", str(tmp_path / "x.jsonl"), *flags, "--ns-mode", "beam"])

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 import os
+import re
 
 import pytest
 import torch
@@ -165,6 +165,60 @@ def test_a_recipe_field_of_the_wrong_type_is_named_before_anything_loads(tmp_pat
     assert SummarizerRecipe.from_json(str(tmp_path / "s.json")).train_rows == [0, 4]
 
 
+@pytest.mark.parametrize("recipe,message", [
+    ({"training": {"learnig_rate": 1e-4}}, "r.json: training: unknown field 'learnig_rate'; did you mean 'learning_rate'?"),
+    ({"training": {"max_steps": "10"}}, "r.json: training.max_steps='10' is str; it takes int."),
+    ({"negatives": {"kind": ["swap_answer"]}}, "r.json: negatives: unknown field 'kind'; did you mean 'kinds'?"),
+    ({"negatives": {"weight": "high"}}, "r.json: negatives.weight='high' is str; it takes float."),
+    ({"negatives": ["swap_answer"]}, "r.json: negatives=['swap_answer'] is list; QAGenRecipe.negatives takes dict"),
+])
+def test_a_wrong_key_or_type_inside_a_qagen_recipe_section_is_named_on_reading(tmp_path, recipe, message):
+    (tmp_path / "r.json").write_text(json.dumps({"base_model": "minilm", **recipe}))
+    with pytest.raises(ValueError, match=re.escape(message)):
+        QAGenRecipe.from_json(str(tmp_path / "r.json"))
+
+
+@pytest.mark.parametrize("section,message", [
+    ({"mle_training": {"num_train_epoch": 1}}, "s.json: mle_training: unknown field 'num_train_epoch'; did you mean 'num_train_epochs'?"),
+    ({"conseq_training": {"unlikelihood_weight": "2"}}, "s.json: conseq_training.unlikelihood_weight='2' is str; it takes float."),
+    ({"contrastive": {"num_sample": 4}}, "s.json: contrastive: unknown field 'num_sample'; did you mean 'num_samples'?"),
+    ({"quals": {"num_beams": 0}}, "s.json: quals: num_beams=0: use an integer >= 1."),  # a metric's own value rules
+    ({"evaluation": {"decodng": {}}}, "s.json: evaluation: unknown field 'decodng'; did you mean 'decoding'?"),
+    ({"evaluation": {"decoding": {"beams": 2}}}, "s.json: evaluation.decoding: unknown field 'beams'; did you mean 'num_beams'?"),
+    ({"evaluation": {"rouge": {"use_stemmer": "yes"}}}, "s.json: evaluation.rouge.use_stemmer='yes' is str; it takes bool."),
+    ({"evaluation": {"qags": {"max_questions": 1.5}}}, "s.json: evaluation.qags.max_questions=1.5 is float; it takes int."),
+])
+def test_a_wrong_key_or_type_inside_a_conseq_recipe_section_is_named_on_reading(tmp_path, section, message):
+    from trainer_ext.summarization import SummarizerRecipe
+
+    (tmp_path / "s.json").write_text(json.dumps(section))
+    with pytest.raises(ValueError, match=re.escape(message)):
+        SummarizerRecipe.from_json(str(tmp_path / "s.json"))
+
+
+def test_shipped_recipes_pass_the_checks_and_name_their_data_through_quals_data(monkeypatch, tmp_path):
+    from trainer_ext.qa_recipe import QARecipe
+    from trainer_ext.summarization import SummarizerRecipe
+
+    configs = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "trainer_ext", "configs")
+    kinds = {"qagen": QAGenRecipe, "qg": QAGenRecipe, "qa": QARecipe, "conseq": SummarizerRecipe}
+    names = sorted(os.listdir(configs))
+    assert len(names) >= 10 and {name.split("_")[0] for name in names} == set(kinds)
+    monkeypatch.setenv("QUALS_DATA", str(tmp_path / "data"))
+    for name in names:
+        path = os.path.join(configs, name)
+        assert "shared" not in open(path).read(), name  # no path into this project's own checkout
+        recipe = kinds[name.split("_")[0]].from_json(path)
+        files = [recipe.data_file] if isinstance(recipe, SummarizerRecipe) else [*recipe.train_files, recipe.dev_file]
+        data = [f for f in files if f.startswith(str(tmp_path / "data"))]
+        assert data == files or name.endswith("_paper.json"), (name, files)  # the paper recipes name a user's files
+    monkeypatch.delenv("QUALS_DATA")
+    recipe = QAGenRecipe.from_json(os.path.join(configs, "qagen_minilm_gpu.json"))  # reading needs no data
+    assert recipe.dev_file == "$QUALS_DATA/squad/dev-v1.1.jsonl.gz"
+    with pytest.raises(FileNotFoundError, match=r"names \$QUALS_DATA, which is not set; export QUALS_DATA=<your data folder>"):
+        recipe.check_files()
+
+
 def test_data_paths_in_the_file_follow_the_file_and_overrides_the_working_directory(tmp_path, monkeypatch):
     from trainer_ext.summarization import SummarizerRecipe
 
@@ -184,7 +238,7 @@ def test_data_paths_in_the_file_follow_the_file_and_overrides_the_working_direct
 
 
 def test_recipe_overrides_merge_objects_at_any_depth():
-    from trainer_ext.qagen_recipe import merged
+    from trainer_ext.recipe_files import merged
 
     base = {"evaluation": {"decoding": {"num_beams": 4, "batch_size": 8}, "qags": {}}, "train_rows": [0, 4]}
     out = merged(base, {"evaluation": {"decoding": {"num_beams": 2}}, "train_rows": [0, 2]})

@@ -18,6 +18,7 @@ import pytest
 
 import quals
 from quals.cli import main
+from quals.corpus import output_signature
 from quals.registry import METRICS, MetricSpec, get_metric, register
 from quals.settings import Settings, number, setting
 
@@ -83,7 +84,7 @@ def test_a_registered_metric_gets_flags_a_signature_and_the_corpus_runner(toy_me
     assert main(["score", "--metric", "length_ratio", "--input", str(rows), "--output", str(out), "--unit", "chars", "--scale", "2"]) == 0
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert [(r["id"], r["length_ratio"], r["num_units"]) for r in records] == [(0, 2 * 3 / 7, 3), (1, 2 * 4 / 7, 4)]
-    assert records[0]["signature"].startswith("LEN|unit:chars|scale:2.0|quals:")
+    assert output_signature(str(out)).startswith("LEN|unit:chars|scale:2.0|quals:")
     assert "mean LENGTH_RATIO 1.0000 | coverage 1.000 (2/2 scored, 0 without units, 0 errors)" in capsys.readouterr().err
     assert main(["score", "--metric", "length_ratio", "--input", str(rows), "--output", str(out), "--scale", "0"]) == 2
     assert "scale=0.0: use a finite number > 0.0." in capsys.readouterr().err  # the settings' rule, as one line

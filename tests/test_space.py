@@ -11,6 +11,7 @@ import shutil
 from types import ModuleType
 
 import pytest
+from facts import FACT_SETTINGS, hand_calibration
 
 import quals
 from quals.demo import load_examples
@@ -34,9 +35,9 @@ def _serve(model: str, settings: dict) -> tuple[ModuleType, str]:
 
 
 @pytest.fixture(scope="module")
-def space(trained_qagen_dir):
-    """The app module, with the tiny fact QAGen, served on localhost for the whole module."""
-    app, url = _serve(trained_qagen_dir, {"num_beams": 8, "num_beam_groups": 8, "min_new_tokens": 3, "max_new_tokens": 12})
+def space(calibrated_qagen_dir):
+    """The app module, with the tiny fact QAGen and its hand-made calibration, served on localhost for the whole module."""
+    app, url = _serve(calibrated_qagen_dir, FACT_SETTINGS)
     yield app, url
     app.demo.close()
 
@@ -73,6 +74,18 @@ def test_client_scores_faithful_above_altered_and_explains(space):
     assert any(r[0] == 2 and "rome" in r[2] for r in rows)
     labels = {item["class_or_confidence"] for item in highlights if item.get("class_or_confidence")}
     assert labels <= {"supported", "weak", "unsupported"} and labels
+    calibration = app.get_scorer().calibration  # the hand-made quantiles: faithful summaries evenly on [-1, 0]
+    for value in (faithful, altered):
+        assert calibration.reading(round(value, 3)).split(" (")[0] in report
+    assert "hand-made quantiles for tests" in report  # what the readings are relative to
+
+
+def test_without_a_calibration_scores_are_not_read_or_coloured(space):
+    app, _ = space
+    pair = type("P", (), {"answer": "paris", "difference": -2.0})()
+    assert app.reading(-1.2, None) == app.UNCALIBRATED and "no calibration" in app.UNCALIBRATED
+    assert app.reading(None, None).startswith("no question-answer pair")
+    assert app.highlight("alice was born in paris .", [pair], None) == [("alice was born in paris .", None)]
 
 
 def test_over_long_input_gets_the_limit_message_and_the_app_keeps_serving(space):
@@ -98,7 +111,9 @@ def test_summaries_are_split_at_newlines_only(space):
 def test_highlight_marks_answer_spans_by_worst_support(space):
     app, _ = space
     pair = lambda answer, diff: type("P", (), {"answer": answer, "difference": diff})()  # noqa: E731
-    spans = app.highlight("Alice was born in Paris.", [pair("paris", -2.0), pair("alice", -0.1), pair("born in paris", -1.0)])
+    calibration = hand_calibration("QUALS|hand")  # faithful pairs evenly on [-1.2, 0]: weak below -0.96, unsupported below -1.14
+    spans = app.highlight("Alice was born in Paris.", [pair("paris", -2.0), pair("alice", -0.1), pair("born in paris", -1.0)],
+                          calibration)
     assert ("Alice", "supported") in spans and ("Paris", "unsupported") in spans and ("born in ", "weak") in spans
     assert "".join(text for text, _ in spans) == "Alice was born in Paris."
 
@@ -107,9 +122,10 @@ def test_highlight_spans_are_found_on_the_original_text(space):
     app, _ = space
     pair = lambda answer, diff: type("P", (), {"answer": answer, "difference": diff})()  # noqa: E731
     # "İ".lower() is two characters: spans found on a lower-cased copy would shift, or run past the end.
-    assert app.highlight("İzmir: the council met.", [pair("council", -2.0)]) == [
+    calibration = hand_calibration("QUALS|hand")
+    assert app.highlight("İzmir: the council met.", [pair("council", -2.0)], calibration) == [
         ("İzmir: the ", None), ("council", "unsupported"), (" met.", None)]
-    assert app.highlight("İİ Council", [pair("council", -0.1)]) == [("İİ ", None), ("Council", "supported")]
+    assert app.highlight("İİ Council", [pair("council", -0.1)], calibration) == [("İİ ", None), ("Council", "supported")]
 
 
 def test_chart_names_the_separator_and_end_tokens_in_words(space):
@@ -218,6 +234,8 @@ def test_browser_example_click_fills_the_boxes_and_scores_with_every_panel_in_vi
     tokens = [label.split(" ", 1)[1] for label in layout["axis_labels"] if re.match(r"\d\d ", label)]
     assert "answer:" in tokens and tokens[-1] == "end", tokens
     assert not {"[unused0]", "[SEP]"} & set(tokens)
+    report = browser.find_element(By.ID, "report").text  # both summaries read against the bundled model's calibration
+    assert report.count("faithful summaries") >= 2 and app.get_scorer().calibration.description in report
     _screenshot(browser, "space-after.png")
 
 

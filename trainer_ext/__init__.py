@@ -1,7 +1,7 @@
 """Training extensions of QUALS: the QAGen recipe and CONSEQ (contrastive fine-tuning with QUALS). Names
 import on first use, so that ``quals-train --help`` comes at once."""
 
-from quals.lazy_exports import lazy_exports
+from quals.building_blocks import lazy_exports
 
 _EXPORTS = {
     "ConSeqCollator": "collators", "QAGenCollator": "collators", "conseq_loss": "losses",

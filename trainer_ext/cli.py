@@ -80,7 +80,7 @@ def _mle(args: argparse.Namespace) -> None:
 
 
 def _build_contrastive(args: argparse.Namespace) -> None:
-    from quals.distributed import processes
+    from quals.building_blocks import processes
 
     from .contrastive_data import build_contrastive_dataset
     from .summarization import SummarizerRecipe, load_summarizer
@@ -196,13 +196,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args.func(args)
     except (ValueError, FileNotFoundError) as e:  # bad configs, data or paths: one clear line, as `quals` does
-        from quals.errors import user_error
+        from quals.building_blocks import user_error
 
         return user_error("quals-train", args.command, e)
     finally:
-        from quals.distributed import close
+        from quals.building_blocks import close_processes
 
-        close()  # the process group of the command's own processes or of a Trainer
+        close_processes()  # the process group of the command's own processes or of a Trainer
     return 0
 
 

@@ -23,9 +23,10 @@ from typing import Any
 
 import torch
 
-from quals.corpus import append_jsonl, check_meta, count_complete_lines, merge_parts, resume_point, score_corpus, texts_sha256
-from quals.distributed import Processes
-from quals.readers import Rows
+from quals.building_blocks import (
+    Processes, Rows, append_jsonl, check_meta, count_complete_lines, merge_parts, resume_point, score_corpus,
+    texts_sha256,
+)
 
 from .rouge_f1 import rouge_ensemble
 from .summary_decoding import sample_texts

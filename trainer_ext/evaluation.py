@@ -15,13 +15,11 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
-from quals.corpus import append_jsonl, check_meta, resume_point, score_corpus, texts_sha256
-from quals.io_utils import atomic_write_text
-from quals.lexical import bigram_overlap, words
-from quals.qagen import resolve_device, weights_hash
-from quals.readers import Rows
-from quals.registry import METRICS as SCORED_METRICS
-from quals.registry import get_metric
+from quals.building_blocks import METRICS as SCORED_METRICS
+from quals.building_blocks import (
+    Rows, append_jsonl, atomic_write_text, bigram_overlap, check_meta, get_metric, resolve_device, resume_point,
+    score_corpus, texts_sha256, weights_hash, words,
+)
 
 from .rouge_f1 import ROUGE_TYPES, rouge_scores
 from .summarization import SummarizerRecipe, load_summarizer

@@ -14,7 +14,7 @@ from typing import Any
 
 from transformers import AutoModelForQuestionAnswering, AutoTokenizer, DataCollatorWithPadding, Trainer, TrainingArguments
 
-from quals.qagen import resolve_model_path
+from quals.building_blocks import resolve_model_path
 
 from .qa_data import build_qa_features
 from .qagen_recipe import SquadRecipe, run_training, trainer_defaults
@@ -57,7 +57,7 @@ def train_qa(recipe: QARecipe, output_dir: str, resume: bool = True) -> Trainer:
 
 def export_qa(checkpoint: str, out_dir: str, model_card: str) -> str:
     """Write a QA folder (safetensors weights, tokenizer, README.md) from a training checkpoint."""
-    from quals.io_utils import atomic_write_text
+    from quals.building_blocks import atomic_write_text
 
     model = AutoModelForQuestionAnswering.from_pretrained(checkpoint, use_safetensors=True)
     os.makedirs(out_dir, exist_ok=True)

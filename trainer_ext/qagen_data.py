@@ -15,7 +15,7 @@ import random
 from collections.abc import Iterator
 from typing import Any
 
-from quals.qa_format import QAFormat, TokenIds
+from quals.building_blocks import QAFormat, TokenIds
 
 from .qagen_negatives import NegativeBuilder, answer_only_labels, contains
 

@@ -8,27 +8,23 @@ newest checkpoint into the shipped folder: weights, tokenizer, ``qa_format.json`
 from __future__ import annotations
 
 import copy
-import dataclasses
-import json
 import logging
 import os
 import random
 import time
-import types
-import typing
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-from transformers import AutoTokenizer, Seq2SeqTrainer, Seq2SeqTrainingArguments
+from transformers import AutoTokenizer, Seq2SeqTrainer, Seq2SeqTrainingArguments, TrainingArguments
 
-from quals.qa_format import PRESETS, QAFormat
-from quals.qagen import load_qagen_model, resolve_model_path
+from quals.building_blocks import PRESETS, QAFormat, load_qagen_model, resolve_model_path
 
 from .collators import ConSeqCollator, QAGenCollator
 from .conseq_trainer import ConSeqConfig, ConSeqTrainer
 from .qagen_data import build_examples, read_squad
 from .qagen_negatives import NegativeBuilder, NegativeConfig
+from .recipe_files import check_section, read_recipe, require_files
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +41,11 @@ class SquadRecipe:
     max_train_examples: int | None = None
     seed: int = 0
     training: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def sections(cls) -> dict[str, Any]:
+        """What each section's keys feed, checked on reading (``recipe_files``)."""
+        return {"training": TrainingArguments}
 
     @classmethod
     def from_json(cls, path: str, overrides: dict[str, Any] | None = None):
@@ -94,13 +95,15 @@ class QAGenRecipe(SquadRecipe):
     negatives: dict[str, Any] | None = None  # NegativeConfig fields: kinds, ratio, weight (unlikelihood on answers)
     layer_repeat: int = 1  # prefix-LM only: each base layer used this many times in a row (2: 12 layers from MiniLM-L6)
 
+    @classmethod
+    def sections(cls) -> dict[str, Any]:
+        return {"training": Seq2SeqTrainingArguments, "negatives": NegativeConfig}
+
     def negative_config(self) -> NegativeConfig | None:
         """The validated ``negatives`` section, or None when the recipe trains on true pairs only."""
         if self.negatives is None:
             return None
-        unknown = sorted(set(self.negatives) - {f.name for f in dataclasses.fields(NegativeConfig)})
-        if unknown:
-            raise ValueError(f"negatives: unknown field(s) {unknown}; use kinds, ratio, weight.")
+        check_section("negatives", self.negatives, NegativeConfig)
         return NegativeConfig(**self.negatives)
 
     def format(self) -> QAFormat:
@@ -109,107 +112,6 @@ class QAGenRecipe(SquadRecipe):
                 raise ValueError(f"qa_format={self.qa_format!r}: not a preset; use one of {sorted(PRESETS)} or a dict.")
             return PRESETS[self.qa_format]
         return QAFormat.from_dict(self.qa_format, origin="recipe qa_format")
-
-
-def read_recipe(
-    cls: type, path: str, overrides: dict[str, Any] | None = None, path_fields: tuple[str, ...] = ()
-) -> dict[str, Any]:
-    """A recipe file's fields plus overrides (an object-valued override updates that object's keys, at
-    any depth), with unknown fields named before anything runs. Data paths (``path_fields``) written in
-    the file are relative to the file; those given as overrides are relative to the working directory."""
-    with open(path, encoding="utf-8") as f:
-        try:
-            data = json.load(f)
-        except json.JSONDecodeError as e:
-            raise ValueError(f"{path} is not valid JSON: {e}") from e
-    base_dir = os.path.dirname(os.path.abspath(path))
-    overrides = overrides or {}
-    for key in path_fields:
-        if key in overrides:  # typed on the command line: relative to the working directory
-            data[key] = _map_paths(os.path.expanduser, overrides[key])
-        elif data.get(key):
-            data[key] = _map_paths(lambda p: relative_to(base_dir, p), data[key])
-    data = merged(data, {k: v for k, v in overrides.items() if k not in path_fields})
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ValueError(f"{path}: unknown field(s) {unknown}; {cls.__name__} knows {sorted(known)}.")
-    hints = typing.get_type_hints(cls)
-    for key, value in data.items():
-        if not _conforms(value, hints[key]):
-            raise ValueError(
-                f"{path}: {key}={value!r} is {type(value).__name__}; {cls.__name__}.{key} takes {_type_name(hints[key])}."
-            )
-    return data
-
-
-def _conforms(value: Any, annotation: Any) -> bool:
-    """Whether a JSON value fits a recipe field's annotation (a bool is no number; a tuple comes as a list)."""
-    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
-    if annotation is Any:
-        return True
-    if origin in (typing.Union, types.UnionType):
-        return any(_conforms(value, a) for a in args)
-    if annotation is type(None):
-        return value is None
-    if annotation in (int, float):
-        return isinstance(value, int if annotation is int else (int, float)) and not isinstance(value, bool)
-    if annotation in (str, bool):
-        return isinstance(value, annotation)
-    if origin is list:
-        return isinstance(value, list) and all(_conforms(v, args[0]) for v in value)
-    if origin is tuple:
-        return isinstance(value, (list, tuple)) and len(value) == len(args) and all(map(_conforms, value, args))
-    if origin is dict:
-        return isinstance(value, dict) and all(_conforms(v, args[1]) for v in value.values())
-    return True  # other types are checked where they are used
-
-
-def _type_name(annotation: Any) -> str:
-    """An annotation as a recipe's reader would say it: ``int or null``, ``list[str]``."""
-    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
-    if annotation is type(None):
-        return "null"
-    if annotation is Any:
-        return "anything"
-    if origin in (typing.Union, types.UnionType):
-        return " or ".join(_type_name(a) for a in args)
-    if origin in (list, tuple, dict):
-        return f"{origin.__name__}[{', '.join(_type_name(a) for a in args)}]"
-    return getattr(annotation, "__name__", str(annotation))
-
-
-def require_files(field_name: str, paths: list[str], example: str = '"my.jsonl"') -> None:
-    """A FileNotFoundError that names the recipe field and the fix, for the first path that is not a file."""
-    for path in paths:
-        if not os.path.isfile(path):
-            raise FileNotFoundError(
-                f"{field_name}: no file {path!r}; point the recipe at your data, e.g. --set '{{\"{field_name}\": {example}}}'."
-            )
-
-
-def _map_paths(func: Any, value: Any) -> Any:
-    """``func`` over a path or each path of a list; None stays None."""
-    if value is None:
-        return None
-    return [func(p) for p in value] if isinstance(value, list) else func(value)
-
-
-def merged(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    """``base`` updated by ``overrides``; where both hold an object, its keys are merged the same way."""
-    out = dict(base)
-    for key, value in overrides.items():
-        out[key] = merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
-    return out
-
-
-def relative_to(base_dir: str, path: str) -> str:
-    """A path written in a config file, relative to that file unless absolute or starting with './' or '../'
-    (then relative to the working directory, as the shipped configs' '../shared/data' are)."""
-    path = os.path.expanduser(path)
-    if os.path.isabs(path) or path.startswith("./") or path.startswith("../"):
-        return path
-    return os.path.join(base_dir, path)
 
 
 def _examples(
@@ -269,7 +171,7 @@ def train_qagen(recipe: QAGenRecipe, output_dir: str, resume: bool = True) -> Se
 def repeat_layers(model: torch.nn.Module, times: int) -> None:
     """Grow a deeper prefix-LM from a shallower one: each layer followed by ``times - 1`` copies of itself,
     which then train apart (a cheap start for a 12-layer QAGen when only a 6-layer base is at hand)."""
-    from quals.prefix_lm import PrefixLMForQAGen
+    from quals.building_blocks import PrefixLMForQAGen
 
     if not isinstance(model, PrefixLMForQAGen):
         raise ValueError(f"layer_repeat applies to prefix-LM QAGens only, not {type(model).__name__}; remove it.")
@@ -322,7 +224,7 @@ def export_qagen(
     dtype: torch.dtype = torch.float32,
 ) -> str:
     """Write a complete QAGen folder (safetensors weights, tokenizer, qa_format.json, README.md)."""
-    from quals.io_utils import atomic_write_text
+    from quals.building_blocks import atomic_write_text
 
     tokenizer = AutoTokenizer.from_pretrained(checkpoint)
     model = load_qagen_model(checkpoint, fmt)

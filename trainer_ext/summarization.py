@@ -13,12 +13,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from quals.qagen import bert2bert_from_base, resolve_model_path
+from quals.building_blocks import METRICS, QualsSettings, bert2bert_from_base, resolve_model_path
 
 from .collators import NEGATIVE_LABELS, ConSeqCollator
 from .conseq_trainer import ConSeqConfig, ConSeqTrainer
 from .contrastive_data import ContrastiveConfig
-from .qagen_recipe import read_recipe, require_files, run_training
+from .qagen_recipe import run_training
+from .recipe_files import read_recipe, require_files
+from .summary_decoding import DecodingConfig
 
 
 @dataclass
@@ -41,6 +43,13 @@ class SummarizerRecipe:
     contrastive: dict[str, Any] = field(default_factory=dict)
     quals: dict[str, Any] = field(default_factory=dict)
     evaluation: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def sections(cls) -> dict[str, Any]:
+        """What each section's keys feed, checked on reading (``recipe_files``); metrics as registered now."""
+        return {"mle_training": ConSeqConfig, "conseq_training": ConSeqConfig, "contrastive": ContrastiveConfig,
+                "quals": QualsSettings, "evaluation": {"decoding": DecodingConfig, "rouge": {"use_stemmer": bool},
+                                                       **{name: spec.settings for name, spec in METRICS.items()}}}
 
     @classmethod
     def from_json(cls, path: str, overrides: dict[str, Any] | None = None) -> "SummarizerRecipe":
@@ -79,7 +88,7 @@ def load_summarizer(path: str, from_base: bool = False):
     tokenizer = AutoTokenizer.from_pretrained(path)
     config = AutoConfig.from_pretrained(path)
     if "PrefixLMForQAGen" in (config.architectures or []):
-        from quals.prefix_lm import PrefixLMForQAGen
+        from quals.building_blocks import PrefixLMForQAGen
 
         model = PrefixLMForQAGen.from_pretrained(path, use_safetensors=True, dtype=torch.float32)
         _bert_special_ids(model, tokenizer)

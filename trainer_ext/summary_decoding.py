@@ -13,10 +13,7 @@ from typing import Any
 
 import torch
 
-from quals.constraints import NoRepeatNGram
-from quals.generation import BeamConfig, diverse_beam_search
-from quals.network import as_network
-from quals.sampling import sample_sequences
+from quals.building_blocks import BeamConfig, NoRepeatNGram, as_network, diverse_beam_search, sample_sequences
 
 
 @dataclass

@@ -7,8 +7,6 @@ loading code and beam search serve QUALS's QAGen and QAGS's question generator.
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 
 from ..generation import BeamConfig, diverse_beam_search
