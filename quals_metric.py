@@ -179,13 +179,15 @@ class Quals(evaluate.Metric):
 
     def _compute(self, predictions, sources, return_qa_pairs=False, return_percentiles=False, metric="quals", **settings):
         spec = quals.get_metric(metric)
+        if return_percentiles and spec.name != "quals":
+            raise ValueError(f"return_percentiles=True is for metric='quals' (a QAGen's calibration), not {spec.name!r}.")
         scorer = self._scorer(spec, settings)
         calibration = getattr(scorer, "calibration", None)
         if return_percentiles and calibration is None:
             raise ValueError(
-                f"return_percentiles=True needs a calibration of this {spec.name} model measured with these settings "
+                "return_percentiles=True needs a calibration of this QAGen measured with these settings and dtype "
                 "(calibration.json in the model folder, written by benchmarks/calibrate.py); the bundled QAGen has one "
-                "for its default settings."
+                "for its default settings in float32."
             )
         results = scorer.score(sources, predictions, return_qa_pairs)
         summary = quals.corpus_summary(results, spec.name)

@@ -55,7 +55,7 @@ AGGREGATIONS: dict[str, Callable[[Pairs], float]] = {
     "soft minimum (-log mean exp -d)": _soft_min,
     "mean of the lowest 3": _lowest(3),
     "minimum": _lowest(1),
-    "token mean over all pairs": lambda pairs: sum(_token_differences(pairs)) / len(_token_differences(pairs)),
+    "token mean over all pairs": lambda pairs: statistics.fmean(_token_differences(pairs)),
     "lowest token": lambda pairs: min(_token_differences(pairs)),
 }
 
@@ -75,7 +75,7 @@ def _scored(records_path: str, docs: list[str], sums: list[str], origin: str, sc
     from quals.readers import Rows
 
     score_corpus(scorer, Rows(docs, sums, origin), records_path, with_pairs=True)
-    return read_records(records_path, records_path, len(docs))
+    return read_records(records_path, "scores", len(docs))
 
 
 def _kept(values: list[float | None], *columns: list) -> list[list]:

@@ -4,7 +4,8 @@ r"""Calibrate a QAGen's QUALS readings on SQuAD dev paragraphs: faithful lead se
 sample of SQuAD v1.1 dev paragraphs (CC BY-SA 4.0) of at least three sentences, the "summary" is the
 paragraph's first two sentences (the lead baseline of extractive summarization) and its twin has one fact
 changed by the contrast set's rules (``contrast_set.twins``: an entity of the same type from the paragraph,
-a number, or a negation; one kind per paragraph, drawn with the seed). SQuAD dev is neither a training set
+a number, or a negation; one twin per paragraph, the kinds taken in turn where the paragraph allows, the
+twin of a kind drawn with the seed). SQuAD dev is neither a training set
 of the QAGen nor a human-judgment set.
 
 ``run`` scores every summary and twin with the given settings (resumable ``--scores``), then writes
@@ -23,6 +24,7 @@ import gzip
 import json
 import os
 import random
+import shlex
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -106,13 +108,13 @@ def run(args: argparse.Namespace, scorer) -> dict:
         if twin["quals"] is not None:
             altered.append(twin["quals"])
             altered_pairs += [p["difference"] for p in twin["qa_pairs"] if changed_pair(p["answer"], row["changed"])]
-    command = "python benchmarks/calibrate.py " + " ".join(args.argv)
+    command = "python benchmarks/calibrate.py " + shlex.join(args.argv)
     calibration = Calibration.from_scores(scorer.signature(), DESCRIPTION.format(n=len(rows)), command,
                                           faithful, altered, faithful_pairs, altered_pairs)
     report = {"signature": scorer.signature(), "counts": calibration.counts, "separation": summary_of(calibration),
               "seconds_per_summary_this_run": round(stats.seconds / stats.newly_scored, 3) if stats.newly_scored else None}
     if not args.no_write:
-        report["written"] = calibration.save(args.model)
+        report["written"] = calibration.save(args.model_folder)
     print(json.dumps(report, indent=2))
     print("\n".join(calibration.card_lines()))
     return report
@@ -139,10 +141,14 @@ def main(argv: list[str] | None = None) -> dict | list[dict]:
     args = parser.parse_args(argv)
     if args.command == "build":
         return build(args)
-    if not os.path.isdir(args.model):
-        raise SystemExit(f"error: --model {args.model} is not a folder; calibration.json is written into the model's folder.")
-    args.argv = argv
+    from quals.qagen import resolve_model_path
     from quals.registry import get_metric
+
+    args.model_folder = resolve_model_path(args.model)  # "bundled" is the package's folder
+    if not args.no_write and not os.path.isdir(args.model_folder):
+        raise SystemExit(f"error: --model {args.model} is not a folder; calibration.json is written into the model's "
+                         "folder (pass --no-write to only print it).")
+    args.argv = argv
 
     return run(args, get_metric("quals").build(QualsSettings.from_cli(args)))
 

@@ -11,16 +11,24 @@ from __future__ import annotations
 
 import bisect
 import json
+import logging
+import math
 import os
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from .io_utils import atomic_write_text
 
+logger = logging.getLogger(__name__)
 FILENAME = "calibration.json"
-# Signature fields that change no score enough to matter for a percentile: where the model ran and the
-# library versions. The rest (weights hash, decoding, filtering, source limit) must match.
-UNCALIBRATED_FIELDS = {"dtype", "device", "quals", "torch", "transformers"}
+# The quantile fields, in card order, with what each describes.
+GRIDS = {"faithful": "QUALS of faithful summaries", "altered": "QUALS of altered twins",
+         "faithful_pairs": "difference of the QA pairs of faithful summaries",
+         "altered_pairs": "difference of the pairs whose answer holds a changed word"}
+# Signature fields a calibration does not depend on: the device and the library versions. The rest must match:
+# the weights hash, every decoding and scoring setting, and the dtype (float16 storage alone moved scores by
+# up to 0.09, BENCHMARKS.md, half the spread between the faithful quartiles).
+UNCALIBRATED_FIELDS = {"device", "quals", "torch", "transformers"}
 # A QA pair is "unsupported" when its difference is below this percentile of the pairs of faithful summaries,
 # "weak" below the second: named cut-offs, not fitted to any set.
 UNSUPPORTED_BELOW, WEAK_BELOW = 5.0, 20.0
@@ -28,10 +36,10 @@ UNSUPPORTED_BELOW, WEAK_BELOW = 5.0, 20.0
 LOW_BELOW, FAIR_BELOW = 10.0, 25.0
 
 
-def quantiles(values: list[float]) -> list[float]:
+def quantiles(values: list[float], name: str = "values") -> list[float]:
     """The 0%, 1%, ..., 100% quantiles of ``values`` (linear interpolation between order statistics)."""
     if not values:
-        raise ValueError("no values to calibrate on: every summary of the calibration set went unscored.")
+        raise ValueError(f"no {name} to calibrate on: use a larger calibration set (or no --limit).")
     ordered = sorted(values)
     out = []
     for k in range(101):
@@ -82,10 +90,12 @@ class Calibration:
     counts: dict[str, int]
 
     def __post_init__(self) -> None:
-        for name in ("faithful", "altered", "faithful_pairs", "altered_pairs"):
+        for name in GRIDS:
             grid = getattr(self, name)
-            if len(grid) != 101 or any(a > b for a, b in zip(grid, grid[1:])):
-                raise ValueError(f"calibration field {name!r} must hold 101 ascending quantiles (0%, 1%, ..., 100%).")
+            if len(grid) != 101 or not all(map(math.isfinite, grid)) or any(a > b for a, b in zip(grid, grid[1:])):
+                raise ValueError(f"calibration field {name!r} must hold 101 ascending finite quantiles (0%, 1%, ..., 100%).")
+        if set(self.counts) != set(GRIDS):
+            raise ValueError(f"calibration field 'counts' must count each of {list(GRIDS)}.")
 
     @classmethod
     def from_scores(cls, signature: str, description: str, command: str, faithful: list[float], altered: list[float],
@@ -93,16 +103,17 @@ class Calibration:
         """The calibration of raw scores (unscored summaries already left out)."""
         counts = {"faithful": len(faithful), "altered": len(altered), "faithful_pairs": len(faithful_pairs),
                   "altered_pairs": len(altered_pairs)}
-        return cls(signature, description, command, quantiles(faithful), quantiles(altered), quantiles(faithful_pairs),
-                   quantiles(altered_pairs), counts)
+        return cls(signature, description, command, quantiles(faithful, "faithful summaries scored"),
+                   quantiles(altered, "altered summaries scored"), quantiles(faithful_pairs, "QA pairs of faithful summaries"),
+                   quantiles(altered_pairs, "QA pairs whose answer holds a changed word"), counts)
 
     @classmethod
     def load(cls, path: str) -> "Calibration":
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
+        """A calibration file; a ValueError names the file when it is not one."""
         try:
-            return cls(**data)
-        except TypeError as e:
+            with open(path, encoding="utf-8") as f:
+                return cls(**json.load(f))
+        except (TypeError, ValueError) as e:  # JSONDecodeError is a ValueError
             raise ValueError(f"{path} is not a QUALS calibration ({e}); rebuild it with benchmarks/calibrate.py.") from None
 
     def save(self, folder: str) -> str:
@@ -128,12 +139,13 @@ class Calibration:
         if score is None:
             return "no question-answer pair could be formed from this summary, so it has no score."
         p, a = self.faithful_percentile(score), self.altered_percentile(score)
-        among = f"{a:.0f}% of summaries with one changed fact score lower"
+        # shares rounded down, so that each stated share is at most what the quantiles say
+        higher, lower, among = math.floor(100 - p), math.floor(p), f"{math.floor(a)}% of summaries with one changed fact score lower"
         if p < LOW_BELOW:
-            return f"lower than {100 - p:.0f}% of faithful summaries scored by this model ({among}): check its facts."
+            return f"lower than {higher}% of faithful summaries scored by this model ({among}): check its facts."
         if p < FAIR_BELOW:
-            return f"lower than most faithful summaries ({100 - p:.0f}% score higher; {among}): some facts may be unsupported."
-        return f"in the range of faithful summaries: {p:.0f}% of them score lower ({among})."
+            return f"lower than most faithful summaries ({higher}% score higher; {among}): some facts may be unsupported."
+        return f"in the range of faithful summaries: {lower}% of them score lower ({among})."
 
     def pair_support(self, difference: float) -> str:
         """"supported", "weak" or "unsupported": a QA pair's difference against the pairs of faithful summaries."""
@@ -151,17 +163,24 @@ class Calibration:
     def card_lines(self) -> list[str]:
         """Markdown table rows for a model card: the quantiles that readings use, and how the two sets separate."""
         rows = [f"| quantile | {' | '.join(f'{q}%' for q in (5, 10, 25, 50, 75, 90, 95))} |", "| --- |" + " --- |" * 7]
-        for name in ("faithful", "altered", "faithful_pairs", "altered_pairs"):
+        for name, label in GRIDS.items():
             grid = getattr(self, name)
-            rows.append(f"| {name.replace('_', ' ')} ({self.counts[name]}) | "
+            rows.append(f"| {label} ({self.counts[name]:,}) | "
                         + " | ".join(f"{grid[q]:.3f}" for q in (5, 10, 25, 50, 75, 90, 95)) + " |")
         return rows
 
 
 def load_calibration(folder: str) -> Calibration | None:
-    """The calibration shipped in a model folder, or None when it has none."""
+    """The calibration shipped in a model folder, or None when it has none. A broken file is optional metadata
+    and blocks no scoring: it is reported and read as none."""
     path = os.path.join(folder, FILENAME)
-    return Calibration.load(path) if os.path.isfile(path) else None
+    if not os.path.isfile(path):
+        return None
+    try:
+        return Calibration.load(path)
+    except ValueError as e:
+        logger.warning("%s Scores of this model get no calibrated reading.", e)
+        return None
 
 
 def summary_of(calibration: Calibration) -> dict[str, Any]:

@@ -63,7 +63,7 @@ def _hub_calibration(repo_id: str) -> Calibration | None:
     from huggingface_hub.utils import EntryNotFoundError
 
     try:
-        return Calibration.load(hf_hub_download(repo_id, CALIBRATION_FILE))
+        return load_calibration(os.path.dirname(hf_hub_download(repo_id, CALIBRATION_FILE)))
     except EntryNotFoundError:
         return None
 

@@ -25,7 +25,7 @@ class Rows:
 
 
 # Fields of the output records (QUALS and QAGS): an input column of that name is never copied over one.
-RECORD_FIELDS = frozenset({"index", "error", "skipped", "signature", "qa_pairs", "questions",
+RECORD_FIELDS = frozenset({"index", "error", "skipped", "qa_pairs", "questions",
                            "quals", "num_qa_pairs", "qags", "num_questions"})
 
 

@@ -77,9 +77,11 @@ def answer_spans(summary: str, answer: str) -> list[tuple[int, int]]:
 def highlight(summary: str, pairs: list[quals.QAPairResult], calibration: quals.Calibration | None) -> list[tuple[str, str | None]]:
     """Summary text split into spans labelled by the worst support of any answer found there, support read
     against the pairs of the calibration's faithful summaries (no labels without a calibration)."""
+    if calibration is None:
+        return [(summary, None)]
     rank = {"supported": 0, "weak": 1, "unsupported": 2}
     labels: list[str | None] = [None] * len(summary)
-    for pair in pairs if calibration is not None else ():
+    for pair in pairs:
         label = calibration.pair_support(pair.difference)
         for start, end in answer_spans(summary, pair.answer):
             for i in range(start, end):

@@ -33,7 +33,7 @@ def test_the_bundled_calibration_applies_at_the_default_settings_only(bundled):
     assert calibration.faithful[50] > calibration.altered[50]  # faithful leads above their one-fact twins
     assert "SQuAD v1.1 dev" in calibration.description
     card = open(os.path.join(BUNDLED_MODEL_DIR, "README.md"), encoding="utf-8").read()
-    assert f"| {calibration.faithful[50]:.3f} |" in card  # the card's quantile table is the shipped file's
+    assert all(line in card for line in calibration.card_lines())  # the card's quantile table is the shipped file's
     assert quals.QualsScorer(bundled, num_beams=20, num_beam_groups=20).calibration is None
 
 

@@ -26,16 +26,17 @@ def test_quantiles_and_percentiles_by_hand():
     assert percentile(-5.0, grid) == 0.0 and percentile(1.0, grid) == 100.0
     flat = [0.0] * 50 + even(0, 1)[50:]  # half the calibration values tie at 0
     assert percentile(0.0, flat) == pytest.approx(24.5)  # the middle of the run of 50 tied quantiles (0% to 49%)
-    with pytest.raises(ValueError, match="every summary of the calibration set went unscored"):
+    with pytest.raises(ValueError, match="no values to calibrate on: use a larger calibration set"):
         quantiles([])
 
 
 def test_a_calibration_applies_to_the_same_weights_and_scoring_settings_only():
-    same_elsewhere = (SIGNATURE.replace("bundled:qagen-minilm#", "/models/qagen#").replace("float32", "bfloat16")
-                      .replace("device:cpu", "device:cuda").replace("quals:0.2.0", "quals:0.3.0"))
+    same_elsewhere = (SIGNATURE.replace("bundled:qagen-minilm#", "/models/qagen#").replace("device:cpu", "device:cuda")
+                      .replace("quals:0.2.0", "quals:0.3.0"))
     calibration = hand_calibration(SIGNATURE)
     assert signature_key(same_elsewhere) == signature_key(SIGNATURE)
     assert calibration.applies_to(same_elsewhere)
+    assert not calibration.applies_to(SIGNATURE.replace("dtype:float32", "dtype:bfloat16"))  # precision moves scores
     assert not calibration.applies_to(SIGNATURE.replace("beams:60|groups:60", "beams:20|groups:20"))
     assert not calibration.applies_to(SIGNATURE.replace("#16c31a83ed95", "#000000000000"))
     assert not calibration.applies_to(SIGNATURE.replace("long:windows", "long:truncate"))
@@ -49,12 +50,14 @@ def test_readings_and_pair_labels_come_from_the_stored_quantiles():
     assert calibration.reading(-0.4) == ("in the range of faithful summaries: 60% of them score lower "
                                          "(100% of summaries with one changed fact score lower).")
     assert calibration.reading(-1.5).endswith("(50% of summaries with one changed fact score lower): check its facts.")
+    # shares are rounded down: 0.2% of faithful summaries below is "lower than 99%", never a false "100%"
+    assert calibration.reading(-0.998).startswith("lower than 99% of faithful summaries")
     assert calibration.reading(None).startswith("no question-answer pair")
     assert [calibration.pair_support(d) for d in (-1.15, -1.0, -0.5)] == ["unsupported", "weak", "supported"]
     assert "below 95% of the pairs of those faithful summaries, weak below 80%" in calibration.legend()
 
 
-def test_a_calibration_round_trips_through_its_file_and_bad_files_are_named(tmp_path):
+def test_a_calibration_round_trips_through_its_file_and_bad_files_are_named(tmp_path, caplog):
     calibration = hand_calibration(SIGNATURE)
     path = calibration.save(str(tmp_path))
     assert os.path.basename(path) == "calibration.json" and load_calibration(str(tmp_path)) == calibration
@@ -62,10 +65,18 @@ def test_a_calibration_round_trips_through_its_file_and_bad_files_are_named(tmp_
     assert load_calibration(str(tmp_path / "elsewhere")) is None
     data = json.loads(open(path).read())
     (tmp_path / "calibration.json").write_text(json.dumps({**data, "extra": 1}))
-    with pytest.raises(ValueError, match="is not a QUALS calibration .*rebuild it with benchmarks/calibrate.py"):
-        load_calibration(str(tmp_path))
-    with pytest.raises(ValueError, match="'altered' must hold 101 ascending quantiles"):
+    with pytest.raises(ValueError, match="calibration.json is not a QUALS calibration .*rebuild it with benchmarks/calibrate.py"):
+        Calibration.load(path)
+    with pytest.raises(ValueError, match="'altered' must hold 101 ascending finite quantiles"):
         Calibration(**{**data, "altered": data["altered"][::-1]})
+    with pytest.raises(ValueError, match="'faithful' must hold 101 ascending finite quantiles"):
+        Calibration(**{**data, "faithful": [float("nan")] * 101})
+    with pytest.raises(ValueError, match="no QA pairs whose answer holds a changed word to calibrate on"):
+        Calibration.from_scores(SIGNATURE, "d", "c", [0.0], [0.0], [0.0], [])
+    (tmp_path / "calibration.json").write_text("{not json")  # optional metadata: a broken file blocks no scoring
+    with caplog.at_level("WARNING", logger="quals.calibration"):
+        assert load_calibration(str(tmp_path)) is None
+    assert "calibration.json is not a QUALS calibration" in caplog.text and "no calibrated reading" in caplog.text
 
 
 def test_the_scorer_offers_its_models_calibration_only_under_the_calibrated_settings(calibrated_qagen_dir, trained_qagen_dir):
@@ -93,4 +104,6 @@ def test_metric_returns_faithful_percentiles_when_asked(calibrated_qagen_dir, tr
     plain = evaluate.load(os.path.join(REPO, "quals_metric.py"), trained_qagen_dir, keep_in_memory=True)
     with pytest.raises(ValueError, match="return_percentiles=True needs a calibration"):
         plain.compute(predictions=summaries, sources=sources, return_percentiles=True, **FACT_SETTINGS)
+    with pytest.raises(ValueError, match="return_percentiles=True is for metric='quals'"):
+        metric.compute(predictions=summaries, sources=sources, return_percentiles=True, metric="qags")
     assert quals.Calibration is Calibration

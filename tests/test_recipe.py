@@ -166,9 +166,11 @@ def test_a_recipe_field_of_the_wrong_type_is_named_before_anything_loads(tmp_pat
 
 
 @pytest.mark.parametrize("recipe,message", [
-    ({"training": {"learnig_rate": 1e-4}}, "r.json: training: unknown field 'learnig_rate'; did you mean 'learning_rate'?"),
+    ({"training": {"learnig_rate": 1e-4}}, "r.json: training: unknown key 'learnig_rate'; did you mean 'learning_rate'?"),
+    ({"training": {"loss_variant": "token"}}, "r.json: training: unknown key 'loss_variant'; it is none of "),
+    ({"training": {"loss_variant": 1}, "negatives": {}}, "r.json: training.loss_variant=1 is int; it takes str."),
     ({"training": {"max_steps": "10"}}, "r.json: training.max_steps='10' is str; it takes int."),
-    ({"negatives": {"kind": ["swap_answer"]}}, "r.json: negatives: unknown field 'kind'; did you mean 'kinds'?"),
+    ({"negatives": {"kind": ["swap_answer"]}}, "r.json: negatives: unknown key 'kind'; did you mean 'kinds'?"),
     ({"negatives": {"weight": "high"}}, "r.json: negatives.weight='high' is str; it takes float."),
     ({"negatives": ["swap_answer"]}, "r.json: negatives=['swap_answer'] is list; QAGenRecipe.negatives takes dict"),
 ])
@@ -179,12 +181,12 @@ def test_a_wrong_key_or_type_inside_a_qagen_recipe_section_is_named_on_reading(t
 
 
 @pytest.mark.parametrize("section,message", [
-    ({"mle_training": {"num_train_epoch": 1}}, "s.json: mle_training: unknown field 'num_train_epoch'; did you mean 'num_train_epochs'?"),
+    ({"mle_training": {"num_train_epoch": 1}}, "s.json: mle_training: unknown key 'num_train_epoch'; did you mean 'num_train_epochs'?"),
     ({"conseq_training": {"unlikelihood_weight": "2"}}, "s.json: conseq_training.unlikelihood_weight='2' is str; it takes float."),
-    ({"contrastive": {"num_sample": 4}}, "s.json: contrastive: unknown field 'num_sample'; did you mean 'num_samples'?"),
+    ({"contrastive": {"num_sample": 4}}, "s.json: contrastive: unknown key 'num_sample'; did you mean 'num_samples'?"),
     ({"quals": {"num_beams": 0}}, "s.json: quals: num_beams=0: use an integer >= 1."),  # a metric's own value rules
-    ({"evaluation": {"decodng": {}}}, "s.json: evaluation: unknown field 'decodng'; did you mean 'decoding'?"),
-    ({"evaluation": {"decoding": {"beams": 2}}}, "s.json: evaluation.decoding: unknown field 'beams'; did you mean 'num_beams'?"),
+    ({"evaluation": {"decodng": {}}}, "s.json: evaluation: unknown key 'decodng'; did you mean 'decoding'?"),
+    ({"evaluation": {"decoding": {"beams": 2}}}, "s.json: evaluation.decoding: unknown key 'beams'; did you mean 'num_beams'?"),
     ({"evaluation": {"rouge": {"use_stemmer": "yes"}}}, "s.json: evaluation.rouge.use_stemmer='yes' is str; it takes bool."),
     ({"evaluation": {"qags": {"max_questions": 1.5}}}, "s.json: evaluation.qags.max_questions=1.5 is float; it takes int."),
 ])
@@ -211,10 +213,16 @@ def test_shipped_recipes_pass_the_checks_and_name_their_data_through_quals_data(
         recipe = kinds[name.split("_")[0]].from_json(path)
         files = [recipe.data_file] if isinstance(recipe, SummarizerRecipe) else [*recipe.train_files, recipe.dev_file]
         data = [f for f in files if f.startswith(str(tmp_path / "data"))]
-        assert data == files or name.endswith("_paper.json"), (name, files)  # the paper recipes name a user's files
+        assert data == files or name == "conseq_bart_large_paper.json", (name, files)  # it names a user's train.jsonl
     monkeypatch.delenv("QUALS_DATA")
     recipe = QAGenRecipe.from_json(os.path.join(configs, "qagen_minilm_gpu.json"))  # reading needs no data
     assert recipe.dev_file == "$QUALS_DATA/squad/dev-v1.1.jsonl.gz"
+    monkeypatch.setenv("QUALS_DATA", "data")  # relative: to the working directory, not to the config's folder
+    monkeypatch.chdir(tmp_path)
+    assert QAGenRecipe.from_json(os.path.join(configs, "qagen_minilm_gpu.json")).dev_file == "data/squad/dev-v1.1.jsonl.gz"
+    typed = QAGenRecipe.from_json(os.path.join(configs, "qagen_minilm_gpu.json"), {"dev_file": "$QUALS_DATA/d.jsonl"})
+    assert typed.dev_file == "data/d.jsonl"  # a --set path is expanded too
+    monkeypatch.delenv("QUALS_DATA")
     with pytest.raises(FileNotFoundError, match=r"names \$QUALS_DATA, which is not set; export QUALS_DATA=<your data folder>"):
         recipe.check_files()
 

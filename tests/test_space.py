@@ -74,9 +74,9 @@ def test_client_scores_faithful_above_altered_and_explains(space):
     assert any(r[0] == 2 and "rome" in r[2] for r in rows)
     labels = {item["class_or_confidence"] for item in highlights if item.get("class_or_confidence")}
     assert labels <= {"supported", "weak", "unsupported"} and labels
-    calibration = app.get_scorer().calibration  # the hand-made quantiles: faithful summaries evenly on [-1, 0]
-    for value in (faithful, altered):
-        assert calibration.reading(round(value, 3)).split(" (")[0] in report
+    scorer = app.get_scorer()  # the same model and settings, so the same scores, unrounded
+    for result in scorer.score([SOURCE, SOURCE], [FAITHFUL, ALTERED]):
+        assert f"{result.quals:.3f}** ({result.num_qa_pairs} QA pairs): {scorer.calibration.reading(result.quals)}" in report
     assert "hand-made quantiles for tests" in report  # what the readings are relative to
 
 

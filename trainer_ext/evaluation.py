@@ -22,6 +22,7 @@ from quals.building_blocks import (
 )
 
 from .rouge_f1 import ROUGE_TYPES, rouge_scores
+from .recipe_files import check_section
 from .summarization import SummarizerRecipe, load_summarizer
 from .summary_decoding import DecodingConfig, beam_texts
 
@@ -74,13 +75,9 @@ def evaluate_summarizer(
     if recipe.eval_rows is None:
         raise ValueError("the recipe has no eval_rows; set the held-out slice of data_file to evaluate on.")
     settings = recipe.evaluation
-    unknown = sorted(set(settings) - {"decoding", "rouge", *SCORED_METRICS})
-    if unknown:
-        raise ValueError(f"recipe.evaluation has unknown key(s) {unknown}; use decoding, rouge, {', '.join(SCORED_METRICS)}.")
-    rouge = settings.get("rouge", {})
-    if set(rouge) - {"use_stemmer"} or not isinstance(rouge.get("use_stemmer", True), bool):
-        raise ValueError(f"recipe.evaluation.rouge={rouge!r}: the one key is use_stemmer, true (the default) or false.")
-    use_stemmer = rouge.get("use_stemmer", True)
+    # as on reading a recipe file, for a recipe built or changed in Python
+    check_section("recipe.evaluation", settings, SummarizerRecipe.sections()["evaluation"])
+    use_stemmer = settings.get("rouge", {}).get("use_stemmer", True)
     scored = {name: get_metric(name) for name in metrics if name != "rouge"}
     checked = {name: spec.settings.from_mapping(settings.get(name, {})) for name, spec in scored.items()}
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:

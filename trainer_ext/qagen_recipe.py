@@ -43,7 +43,7 @@ class SquadRecipe:
     training: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def sections(cls) -> dict[str, Any]:
+    def sections(cls, data: dict[str, Any]) -> dict[str, Any]:
         """What each section's keys feed, checked on reading (``recipe_files``)."""
         return {"training": TrainingArguments}
 
@@ -96,8 +96,10 @@ class QAGenRecipe(SquadRecipe):
     layer_repeat: int = 1  # prefix-LM only: each base layer used this many times in a row (2: 12 layers from MiniLM-L6)
 
     @classmethod
-    def sections(cls) -> dict[str, Any]:
-        return {"training": Seq2SeqTrainingArguments, "negatives": NegativeConfig}
+    def sections(cls, data: dict[str, Any]) -> dict[str, Any]:
+        """With negatives the Trainer's arguments are ``ConSeqConfig``'s (``ConSeqTrainer`` trains)."""
+        trainer_arguments = ConSeqConfig if data.get("negatives") is not None else Seq2SeqTrainingArguments
+        return {"training": trainer_arguments, "negatives": NegativeConfig}
 
     def negative_config(self) -> NegativeConfig | None:
         """The validated ``negatives`` section, or None when the recipe trains on true pairs only."""

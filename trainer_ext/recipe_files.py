@@ -1,8 +1,9 @@
 """Reading recipe files: JSON plus ``--set`` overrides, data paths resolved, and every field and section checked
 (unknown or misspelled keys, wrong types) before any model or data loads, each error naming its key.
 
-A recipe class declares its sections with ``sections()``: each section's name and the dataclass its keys feed
-(the Trainer's arguments, ``ContrastiveConfig``, a metric's settings...), or a mapping of sub-sections.
+A recipe class declares its sections with ``sections(data)`` (``data``: the recipe as read): each section's name
+and the dataclass its keys feed (the Trainer's arguments, ``ContrastiveConfig``, a metric's settings...), or a
+mapping of sub-sections.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def read_recipe(
     overrides = overrides or {}
     for key in path_fields:
         if key in overrides:  # typed on the command line: relative to the working directory
-            data[key] = _map_paths(os.path.expanduser, overrides[key])
+            data[key] = _map_paths(lambda p: os.path.expanduser(os.path.expandvars(p)), overrides[key])
         elif data.get(key):
             data[key] = _map_paths(lambda p: relative_to(base_dir, p), data[key])
     data = merged(data, {k: v for k, v in overrides.items() if k not in path_fields})
@@ -49,7 +50,7 @@ def read_recipe(
             raise ValueError(
                 f"{path}: {key}={value!r} is {type(value).__name__}; {cls.__name__}.{key} takes {_type_name(hints[key])}."
             )
-    for key, schema in (cls.sections() if hasattr(cls, "sections") else {}).items():
+    for key, schema in (cls.sections(data) if hasattr(cls, "sections") else {}).items():
         check_section(f"{path}: {key}", data.get(key), schema)
     return data
 
@@ -69,8 +70,8 @@ def check_section(where: str, value: Any, schema: Schema) -> None:
     for key, item in value.items():
         if key not in fields:
             close = difflib.get_close_matches(key, list(fields), n=1)
-            hint = f"did you mean {close[0]!r}?" if close else f"{owner} takes {sorted(fields)}."
-            raise ValueError(f"{where}: unknown field {key!r}; {hint}")
+            listed = f"{owner} takes {sorted(fields)}." if len(fields) <= 20 else f"it is none of {owner}'s fields."
+            raise ValueError(f"{where}: unknown key {key!r}; " + (f"did you mean {close[0]!r}?" if close else listed))
         kind = hints.get(key, Any)
         if isinstance(kind, dict) or dataclasses.is_dataclass(kind):
             check_section(f"{where}.{key}", item, kind)
@@ -131,7 +132,7 @@ def require_files(field_name: str, paths: list[str], example: str = '"my.jsonl"'
     """A FileNotFoundError that names the recipe field and the fix, for the first path that is not a file."""
     for path in paths:
         unset = UNSET.search(path)
-        if unset:
+        if unset and unset.group(1) not in os.environ:
             raise FileNotFoundError(
                 f"{field_name}: {path!r} names ${unset.group(1)}, which is not set; export {unset.group(1)}=<your data "
                 f"folder> (the shipped configs expect squad/, qa_extra/ and summ/ in it), or pass your own files, e.g. "
@@ -160,9 +161,10 @@ def merged(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
 
 def relative_to(base_dir: str, path: str) -> str:
     """A path written in a config file, with ``$VARIABLES`` (the shipped configs' ``$QUALS_DATA``) and ``~``
-    expanded; relative to that file unless absolute or starting with './' or '../' (then relative to the
-    working directory). A path with an unset variable stays as written, for ``require_files`` to name."""
+    expanded; relative to that file unless absolute, starting with './' or '../', or starting with a variable
+    (then relative to the working directory). A path with an unset variable stays as written, for
+    ``require_files`` to name."""
     expanded = os.path.expanduser(os.path.expandvars(path))
-    if UNSET.search(expanded) or os.path.isabs(expanded) or expanded.startswith(("./", "../")):
+    if path.startswith("$") or UNSET.search(expanded) or os.path.isabs(expanded) or expanded.startswith(("./", "../")):
         return expanded
     return os.path.join(base_dir, expanded)

@@ -45,7 +45,7 @@ class SummarizerRecipe:
     evaluation: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def sections(cls) -> dict[str, Any]:
+    def sections(cls, data: dict[str, Any] | None = None) -> dict[str, Any]:
         """What each section's keys feed, checked on reading (``recipe_files``); metrics as registered now."""
         return {"mle_training": ConSeqConfig, "conseq_training": ConSeqConfig, "contrastive": ContrastiveConfig,
                 "quals": QualsSettings, "evaluation": {"decoding": DecodingConfig, "rouge": {"use_stemmer": bool},
