@@ -23,6 +23,33 @@ AUTO_LIMIT = 1024
 _FOUND: dict[Hashable, tuple[int, bool]] = {}
 
 
+class BatchProgress:
+    """Progress in items for a caller's ``report(k)``: ``item(k)`` as items of the running batch finish, and
+    at the batch's end whatever it did not report. Never more than the batch's size per batch, so a batch
+    retried after an out-of-memory is not counted twice."""
+
+    def __init__(self, report: Callable[[int], Any]):
+        self.report = report
+        self.room = self.told = 0
+        self.running = False
+
+    def begin(self, size: int) -> None:
+        """A batch of ``size`` items starts (or, after an out-of-memory, starts again smaller)."""
+        if not self.running:
+            self.told = 0
+        self.room, self.running = size, True
+
+    def item(self, k: int = 1) -> None:
+        k = min(k, self.room - self.told)
+        if k > 0:
+            self.told += k
+            self.report(k)
+
+    def end(self) -> None:
+        self.item(self.room - self.told)
+        self.running = False
+
+
 class BatchSizer:
     """Runs a function over items in batches of a fixed size, or of a size found at run time (``"auto"``).
 
@@ -50,21 +77,24 @@ class BatchSizer:
         """Whether the size stays as it is (fixed, CPU, or an out-of-memory already seen)."""
         return self._settled
 
-    def run(self, fn: Callable[[list[int]], list], lengths: Sequence[int], on_batch: Callable[[int], Any] | None = None) -> list:
-        """``fn(indices)`` over all items, longest first (by ``lengths``); results in input order."""
+    def run(self, fn: Callable[[list[int]], list], lengths: Sequence[int], progress: BatchProgress | None = None) -> list:
+        """``fn(indices)`` over all items, longest first (by ``lengths``); results in input order. ``progress``
+        is told where each batch begins and ends (``fn`` may report items in between)."""
         order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
         out: list[Any] = [None] * len(order)
         start = 0
         while start < len(order):
             batch = order[start : start + self._size]
+            if progress is not None:
+                progress.begin(len(batch))
             results = self._run_batch(fn, batch)
             if results is None:  # out of memory while growing: the size is settled smaller, try again
                 continue
             for i, result in zip(batch, results):
                 out[i] = result
             start += len(batch)
-            if on_batch is not None:
-                on_batch(len(batch))
+            if progress is not None:
+                progress.end()
             if not self._settled and len(batch) == self._size and self._size < AUTO_LIMIT:
                 self._size = min(2 * self._size, AUTO_LIMIT)
         if self.fixed is None:

@@ -14,7 +14,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -133,9 +133,11 @@ def refuse_extra_records(path: str, rows: int) -> None:
                          "pass --overwrite to start over, or choose another --output.")
 
 
-def _score_rows(scorer: Any, spec: MetricSpec, rows: Rows, indices: list[int], with_pairs: bool) -> list[dict[str, Any]]:
+def _score_rows(scorer: Any, spec: MetricSpec, rows: Rows, indices: list[int], with_pairs: bool,
+                report: Callable[[int], Any]) -> list[dict[str, Any]]:
     """Records for ``indices``; a bad row (as the scorer's ``row_problem`` finds them, its tokenizer included)
-    gets an error record and never costs the others their scores."""
+    gets an error record and never costs the others their scores. ``report`` is told of summaries as the
+    scorer finishes them (a batch rescored row by row may tell some twice: the caller settles the count)."""
     records: dict[int, dict[str, Any]] = {}
 
     def kept(i: int) -> dict[str, Any]:
@@ -153,7 +155,8 @@ def _score_rows(scorer: Any, spec: MetricSpec, rows: Rows, indices: list[int], w
             good.append(i)
 
     def run(batch: list[int]) -> None:
-        results = scorer.score([rows.sources[i] for i in batch], [rows.summaries[i] for i in batch], with_pairs)
+        results = scorer.score([rows.sources[i] for i in batch], [rows.summaries[i] for i in batch], with_pairs,
+                               progress=report)
         for i, result in zip(batch, results):  # the signature is written once, in the output's .meta.json
             fields = {k: v for k, v in result.to_dict().items() if k != "signature"}
             records[i] = {"index": i, **kept(i), **fields, "error": None}
@@ -225,12 +228,13 @@ def score_corpus(
     while start < hi:
         indices = list(range(start, min(start + scorer.batch_size, hi)))  # "auto" may grow between batches
         try:
-            append_jsonl(parts[rank], _score_rows(scorer, spec, rows, indices, with_pairs))
+            append_jsonl(parts[rank], _score_rows(scorer, spec, rows, indices, with_pairs, bar.update))
         except KeyboardInterrupt:  # the records written so far are complete: say so, and how to go on
             bar.close()
             raise KeyboardInterrupt(f"interrupted after {start} of {n} rows; run the same command to resume.") from None
-        bar.update(len(indices))
         start += len(indices)
+        bar.n = start - lo  # the rows written, whatever the scorer told on the way (per summary, or per batch)
+        bar.refresh()
     bar.close()
     processes.barrier()
     if world_size > 1 and rank == 0 and not merged:

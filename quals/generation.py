@@ -11,6 +11,7 @@ counted EOS and runner-up candidates). Token scores include that penalty, as in 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -63,6 +64,7 @@ def diverse_beam_search(
     eos_id: int,
     context=None,
     constraint=None,
+    on_finished: Callable[[int], object] | None = None,
 ) -> list[list[Hypothesis]]:
     """Decode every source of the batch; return up to ``num_beams`` hypotheses per source, best first.
 
@@ -70,7 +72,8 @@ def diverse_beam_search(
     ``min_new_tokens`` (EOS is banned before). Pass ``context`` to reuse an encoding of the sources, and
     ``constraint`` (e.g. ``AnswerSpanConstraint``) to restrict tokens per hypothesis. Fewer than
     ``num_beams`` come back only when a constraint leaves fewer ways to finish: a candidate descended
-    from a placeholder beam (score ``NEG``) never finishes.
+    from a placeholder beam (score ``NEG``) never finishes. ``on_finished(k)`` is told each time ``k``
+    sources are decoded (for progress reports: sources of one batch finish at different steps).
     """
     n_src = input_ids.shape[0]
     groups, per_group = config.num_groups, config.num_beams // config.num_groups
@@ -178,8 +181,11 @@ def diverse_beam_search(
         worst_done = torch.where(all_done, group_done.min(dim=2).values, torch.full_like(best_running, NEG))
         slot_open &= best_running > worst_done
         still = slot_open.any(dim=1) if step < config.max_new_tokens else torch.zeros_like(slot_open[:, 0])
-        for i in (~still).nonzero().flatten().tolist():  # a source with every group closed is final
+        finished = (~still).nonzero().flatten().tolist()
+        for i in finished:  # a source with every group closed is final
             results[int(alive[i])] = _hypotheses(done_tokens[i], done_token_scores[i], done_lengths[i], done_scores[i])
+        if finished and on_finished is not None:
+            on_finished(len(finished))
         if not still.any():
             break
 

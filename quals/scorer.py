@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import torch
 
-from .batching import BatchSizer
+from .batching import BatchProgress, BatchSizer
 from .calibration import Calibration
 from .constraints import AnswerSpanConstraint
 from .filtering import Candidate, filter_qa_pairs
@@ -163,15 +163,19 @@ class QualsScorer:
         sources: Sequence[str],
         summaries: Sequence[str],
         return_qa_pairs: bool = False,
-        progress: bool = False,
+        progress: bool | Callable[[int], Any] = False,
     ) -> list[QualsResult]:
-        """QUALS for each (source, summary) pair, in input order."""
+        """QUALS for each (source, summary) pair, in input order. ``progress``: True for a bar, or a function
+        told the number of summaries decoded as they finish (summaries of one batch finish at different steps)."""
         validate_pairs(sources, summaries, problem=self.row_problem)
         self.truncations = 0
         bar = progress_bar(len(summaries), progress)
+        counted = BatchProgress(bar.update)
         results = self.batching.run(
-            lambda batch: self._score_chunk([sources[i] for i in batch], [summaries[i] for i in batch], return_qa_pairs),
-            [len(s) for s in summaries], on_batch=bar.update,
+            lambda batch: self._score_chunk(
+                [sources[i] for i in batch], [summaries[i] for i in batch], return_qa_pairs, counted.item
+            ),
+            [len(s) for s in summaries], progress=counted,
         )
         bar.close()
         if self.truncations:
@@ -182,7 +186,8 @@ class QualsScorer:
             )
         return results
 
-    def _score_chunk(self, sources: list[str], summaries: list[str], return_qa_pairs: bool) -> list[QualsResult]:
+    def _score_chunk(self, sources: list[str], summaries: list[str], return_qa_pairs: bool,
+                     on_decoded: Callable[[int], Any] | None = None) -> list[QualsResult]:
         qagen, ids = self.qagen, self.qagen.ids
         with self.timings.stage("generation"):
             summary_ids, summary_mask, truncated = qagen.encode_texts(summaries, self.max_source_length)
@@ -193,7 +198,8 @@ class QualsScorer:
             if self.answer_constraint == "span":
                 constraint = AnswerSpanConstraint(summary_tokens, self.beam.num_beams, ids.separator, ids.eos, qagen.device)
             hypotheses = diverse_beam_search(
-                qagen.network, summary_ids, summary_mask, self.beam, ids.decoder_start, ids.eos, summary_context, constraint
+                qagen.network, summary_ids, summary_mask, self.beam, ids.decoder_start, ids.eos, summary_context, constraint,
+                on_finished=on_decoded,
             )
         with self.timings.stage("scoring"):
             return self._score_hypotheses(sources, summary_context, summary_tokens, hypotheses, return_qa_pairs)
@@ -291,10 +297,23 @@ class QualsScorer:
 QualsScorer.__doc__ += QualsSettings.card_lines(indent="        ") + "\n"
 
 
-def progress_bar(total: int, enabled: bool):
+class _Forward:
+    """Progress counts handed to a caller's function (the corpus runner's bar) instead of a bar of our own."""
+
+    def __init__(self, report: Callable[[int], Any]):
+        self.update = report
+
+    def close(self) -> None:
+        pass
+
+
+def progress_bar(total: int, progress: bool | Callable[[int], Any]):
+    """A bar over ``total`` summaries when ``progress`` is True (none when False); a function receives the counts."""
+    if callable(progress):
+        return _Forward(progress)
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, unit="summary", disable=not enabled)
+    return tqdm(total=total, unit="summary", disable=not progress)
 
 
 def score(

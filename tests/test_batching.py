@@ -91,3 +91,38 @@ def test_batch_1_8_and_auto_give_the_same_pairs_and_scores_in_input_order(traine
         assert [r.quals for r in runs[b]] == pytest.approx([r.quals for r in one], abs=1e-6, rel=0)
     alone = quals.QualsScorer(qagen, batch_size=1, **settings).score(sources[5:6], summaries[5:6])[0]
     assert alone.quals == runs[1][5].quals and alone.quals == pytest.approx(runs["auto"][5].quals, abs=1e-6)  # row 5 in its place
+
+
+def test_batch_progress_counts_each_item_once_even_when_a_batch_is_retried():
+    told: list[int] = []
+    progress = batching.BatchProgress(told.append)
+    progress.begin(4)
+    progress.item(1)
+    progress.item(2)
+    progress.begin(2)  # out of memory while growing: the same batch starts again, smaller; nothing told twice
+    progress.item(5)
+    progress.end()
+    assert told == [1, 2] and sum(told) == 3  # the retried batch had 2 items, already told
+    progress.begin(3)  # the next batch: nothing told by it is reported by end() again
+    progress.item(1)
+    progress.end()
+    assert told == [1, 2, 1, 2]
+    seen: list[int] = []
+    reports: list[int] = []
+    BatchSizer("auto", CPU, key="k", grow=True).run(fake_memory(20, seen), [1] * 50, progress=batching.BatchProgress(reports.append))
+    assert seen == [8, 16, 26, 13, 13] and reports == [8, 16, 13, 13]  # the batch of 26 ran out of memory: told once
+
+
+def test_summaries_are_reported_as_each_finishes_decoding_inside_a_batch(trained_qagen_dir):
+    from facts import CITIES, NAMES, fact
+
+    # one summary with two facts decodes longer than the one-fact ones of the same batch
+    summaries = [fact(NAMES[i], CITIES[i % 5]) if i else f"{fact('alice', 'paris')} {fact('bob', 'rome')} and more"
+                 for i in range(6)]
+    sources = [" ".join(summaries)] * len(summaries)
+    scorer = quals.QualsScorer(trained_qagen_dir, batch_size=8, num_beams=4, num_beam_groups=4, min_new_tokens=3,
+                               max_new_tokens=12)
+    told: list[int] = []
+    results = scorer.score(sources, summaries, progress=told.append)
+    assert sum(told) == len(summaries) and all(r.quals is not None for r in results)
+    assert len(told) > 1  # one batch, yet several reports: summaries finish decoding at different steps

@@ -9,7 +9,7 @@ where QUALS needs one; ``benchmarks/speed.py --compare qags`` measures what that
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -104,8 +104,9 @@ class QagsScorer:
 
     @torch.inference_mode()
     def score(self, sources: Sequence[str], summaries: Sequence[str], return_questions: bool = False,
-              progress: bool = False) -> list[QagsResult]:
-        """QAGS for each (source, summary) pair, in input order."""
+              progress: bool | Callable[[int], Any] = False) -> list[QagsResult]:
+        """QAGS for each (source, summary) pair, in input order; ``progress`` as for ``QualsScorer.score``
+        (counted per batch here)."""
         validate_pairs(sources, summaries, problem=self.row_problem)
         self.generator.truncations = self.answerer.truncations = 0
         results: list[QagsResult] = []
