@@ -24,30 +24,29 @@ _FOUND: dict[Hashable, tuple[int, bool]] = {}
 
 
 class BatchProgress:
-    """Progress in items for a caller's ``report(k)``: ``item(k)`` as items of the running batch finish, and
-    at the batch's end whatever it did not report. Never more than the batch's size per batch, so a batch
-    retried after an out-of-memory is not counted twice."""
+    """Progress in items for a caller's ``report(k)``: ``item(k)`` as items of the running batch finish, and at
+    each batch's end whatever the batches so far did not report. Counted cumulatively, so items told by a batch
+    that ran out of memory and was retried are not told again: the total never passes the items run."""
 
     def __init__(self, report: Callable[[int], Any]):
         self.report = report
-        self.room = self.told = 0
-        self.running = False
+        self.closed = self.room = self.reported = 0  # items of ended batches, of the running one, told so far
 
     def begin(self, size: int) -> None:
         """A batch of ``size`` items starts (or, after an out-of-memory, starts again smaller)."""
-        if not self.running:
-            self.told = 0
-        self.room, self.running = size, True
+        self.room = size
 
     def item(self, k: int = 1) -> None:
-        k = min(k, self.room - self.told)
-        if k > 0:
-            self.told += k
-            self.report(k)
+        self._tell(min(k, self.closed + self.room - self.reported))
 
     def end(self) -> None:
-        self.item(self.room - self.told)
-        self.running = False
+        self.closed, self.room = self.closed + self.room, 0
+        self._tell(self.closed - self.reported)
+
+    def _tell(self, k: int) -> None:
+        if k > 0:
+            self.reported += k
+            self.report(k)
 
 
 class BatchSizer:

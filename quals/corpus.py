@@ -155,8 +155,9 @@ def _score_rows(scorer: Any, spec: MetricSpec, rows: Rows, indices: list[int], w
             good.append(i)
 
     def run(batch: list[int]) -> None:
+        told = report if getattr(scorer, "progress_callbacks", False) else False  # other metrics: bool progress
         results = scorer.score([rows.sources[i] for i in batch], [rows.summaries[i] for i in batch], with_pairs,
-                               progress=report)
+                               progress=told)
         for i, result in zip(batch, results):  # the signature is written once, in the output's .meta.json
             fields = {k: v for k, v in result.to_dict().items() if k != "signature"}
             records[i] = {"index": i, **kept(i), **fields, "error": None}
@@ -228,7 +229,9 @@ def score_corpus(
     while start < hi:
         indices = list(range(start, min(start + scorer.batch_size, hi)))  # "auto" may grow between batches
         try:
-            append_jsonl(parts[rank], _score_rows(scorer, spec, rows, indices, with_pairs, bar.update))
+            end = start + len(indices) - lo  # the bar never passes this batch's end, whatever a retry tells again
+            told = lambda k, end=end: bar.update(max(0, min(k, end - bar.n)))  # noqa: E731
+            append_jsonl(parts[rank], _score_rows(scorer, spec, rows, indices, with_pairs, told))
         except KeyboardInterrupt:  # the records written so far are complete: say so, and how to go on
             bar.close()
             raise KeyboardInterrupt(f"interrupted after {start} of {n} rows; run the same command to resume.") from None

@@ -3,8 +3,9 @@
 
 A metric is a frozen settings dataclass (``quals.settings.Settings``) and a scorer that takes those settings as
 keyword arguments and offers ``signature()``, ``row_problem(name, index, value)`` and
-``score(sources, summaries, details=False, progress=False)`` (``progress``: a bar, or a function told how many
-summaries are done); its results carry the score under the metric's
+``score(sources, summaries, details=False, progress=False)`` (a scorer class with ``progress_callbacks = True``
+also takes, as ``progress``, a function told how many summaries it has finished decoding, for the corpus
+runner's bar); its results carry the score under the metric's
 name, a count, ``skipped`` and ``to_dict()``. Adding one is a module and a ``register`` line.
 """
 

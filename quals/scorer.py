@@ -87,6 +87,8 @@ class QualsScorer:
     before the model loads, and ``self.settings`` after) and a ``quals score`` flag of the same name:
     """
 
+    progress_callbacks = True  # score(progress=...) also takes a function told how many summaries are done
+
     def __init__(
         self,
         model: str | QAGen = "bundled",
@@ -166,7 +168,8 @@ class QualsScorer:
         progress: bool | Callable[[int], Any] = False,
     ) -> list[QualsResult]:
         """QUALS for each (source, summary) pair, in input order. ``progress``: True for a bar, or a function
-        told the number of summaries decoded as they finish (summaries of one batch finish at different steps)."""
+        told the number of summaries that finished decoding (summaries of one batch finish at different steps;
+        their scoring stage follows)."""
         validate_pairs(sources, summaries, problem=self.row_problem)
         self.truncations = 0
         bar = progress_bar(len(summaries), progress)

@@ -98,19 +98,30 @@ def test_batch_progress_counts_each_item_once_even_when_a_batch_is_retried():
     progress = batching.BatchProgress(told.append)
     progress.begin(4)
     progress.item(1)
-    progress.item(2)
-    progress.begin(2)  # out of memory while growing: the same batch starts again, smaller; nothing told twice
-    progress.item(5)
+    progress.item(9)  # never more than the batch holds
+    assert told == [1, 3]
     progress.end()
-    assert told == [1, 2] and sum(told) == 3  # the retried batch had 2 items, already told
-    progress.begin(3)  # the next batch: nothing told by it is reported by end() again
-    progress.item(1)
+    progress.begin(2)
     progress.end()
-    assert told == [1, 2, 1, 2]
+    assert told == [1, 3, 2]
+
+    def reporting(limit: int, seen: list[int], tell):
+        """Like fake_memory, but every item is told finished before an out-of-memory (as decoding ends before scoring)."""
+        def fn(batch: list[int]) -> list[str]:
+            tell(len(batch))
+            return fake_memory(limit, seen)(batch)
+        return fn
+
     seen: list[int] = []
     reports: list[int] = []
-    BatchSizer("auto", CPU, key="k", grow=True).run(fake_memory(20, seen), [1] * 50, progress=batching.BatchProgress(reports.append))
-    assert seen == [8, 16, 26, 13, 13] and reports == [8, 16, 13, 13]  # the batch of 26 ran out of memory: told once
+    counted = batching.BatchProgress(reports.append)
+    BatchSizer("auto", CPU, key="k", grow=True).run(reporting(20, seen, counted.item), [1] * 50, progress=counted)
+    assert seen == [8, 16, 26, 13, 13]  # the batch of 26 ran out of memory after telling its items
+    assert sum(reports) == 50  # told once each, not 63
+    fixed: list[int] = []
+    counted = batching.BatchProgress(fixed.append)
+    BatchSizer(8, CPU, key="k").run(reporting(3, [], counted.item), [1] * 10, progress=counted)  # halved inside a batch
+    assert sum(fixed) == 10
 
 
 def test_summaries_are_reported_as_each_finishes_decoding_inside_a_batch(trained_qagen_dir):

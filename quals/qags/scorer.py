@@ -66,6 +66,8 @@ class QagsScorer:
     ``self.settings`` after) and a ``quals score --metric qags`` flag of the same name:
     """
 
+    progress_callbacks = True  # score(progress=...) also takes a function told how many summaries are done
+
     def __init__(
         self,
         qg_model: str = "bundled-qg",
