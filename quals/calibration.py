@@ -32,6 +32,7 @@ UNCALIBRATED_FIELDS = {"device", "quals", "torch", "transformers"}
 # A QA pair is "unsupported" when its difference is below this percentile of the pairs of faithful summaries,
 # "weak" below the second: named cut-offs, not fitted to any set.
 UNSUPPORTED_BELOW, WEAK_BELOW = 5.0, 20.0
+NO_SCORE = "no question-answer pair could be formed from this summary, so it has no score."  # reading of None
 # A summary "reads like an altered one" below this percentile of faithful summaries.
 LOW_BELOW, FAIR_BELOW = 10.0, 25.0
 
@@ -41,13 +42,14 @@ def quantiles(values: list[float], name: str = "values") -> list[float]:
     if not values:
         raise ValueError(f"no {name} to calibrate on: use a larger calibration set (or no --limit).")
     ordered = sorted(values)
-    out = []
-    for k in range(101):
-        position = k / 100 * (len(ordered) - 1)
-        low = int(position)
-        high = min(low + 1, len(ordered) - 1)
-        out.append(ordered[low] + (ordered[high] - ordered[low]) * (position - low))
-    return out
+    return [_interpolated(ordered, k / 100 * (len(ordered) - 1)) for k in range(101)]
+
+
+def _interpolated(ordered: list[float], position: float) -> float:
+    """The value at a fractional index of an ascending list, linear between its neighbours."""
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 def percentile(value: float, grid: list[float]) -> float:
@@ -137,7 +139,7 @@ class Calibration:
     def reading(self, score: float | None) -> str:
         """A plain-language reading of a QUALS score, relative to the faithful and altered calibration summaries."""
         if score is None:
-            return "no question-answer pair could be formed from this summary, so it has no score."
+            return NO_SCORE
         p, a = self.faithful_percentile(score), self.altered_percentile(score)
         # shares rounded down, so that each stated share is at most what the quantiles say
         higher, lower, among = math.floor(100 - p), math.floor(p), f"{math.floor(a)}% of summaries with one changed fact score lower"
@@ -198,7 +200,5 @@ def summary_of(calibration: Calibration) -> dict[str, Any]:
 
 
 def quantile_at(grid: list[float], share: float) -> float:
-    """The value below which ``share`` percent of the calibration values lie."""
-    low = int(share)
-    high = min(low + 1, 100)
-    return grid[low] + (grid[high] - grid[low]) * (share - low)
+    """The value below which ``share`` percent of the calibration values lie (the 101 quantiles: index = share)."""
+    return _interpolated(grid, share)

@@ -16,6 +16,7 @@ import gradio as gr
 import pandas as pd
 
 import quals
+from quals.calibration import NO_SCORE
 from quals.demo import load_examples
 
 MODEL = os.environ.get("QUALS_MODEL", "bundled")
@@ -41,11 +42,9 @@ UNCALIBRATED = ("this model has no calibration for these settings (calibration.j
 
 def reading(score: float | None, calibration: quals.Calibration | None) -> str:
     """A one-line plain-language reading of a QUALS score, relative to the model's calibration summaries."""
-    if calibration is None and score is not None:
-        return UNCALIBRATED
-    if calibration is None:
-        return "no question-answer pair could be formed from this summary, so it has no score."
-    return calibration.reading(score)
+    if calibration is not None:
+        return calibration.reading(score)
+    return UNCALIBRATED if score is not None else NO_SCORE
 
 
 def parse_inputs(document: str, summaries_text: str) -> tuple[str, list[str]]:

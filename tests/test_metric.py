@@ -6,11 +6,12 @@ import os
 import re
 
 import pytest
+from facts import FACT_SETTINGS
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SOURCE = "alice was born in paris . bob was born in rome ."
 SUMMARIES = ["alice was born in paris .", "alice was born in rome ."]
-SETTINGS = dict(num_beams=8, num_beam_groups=8, min_new_tokens=3, max_new_tokens=12)
+SETTINGS = FACT_SETTINGS
 
 
 @pytest.fixture()

@@ -281,7 +281,6 @@ def test_space_dist_is_an_evaluate_metric_and_the_app(trained_qagen_dir, tmp_pat
                           capture_output=True, text=True, env=env, cwd=str(elsewhere), timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
-    expected = quals.QualsScorer(trained_qagen_dir, num_beams=8, num_beam_groups=8, min_new_tokens=3,
-                                 max_new_tokens=12).score([SOURCE], [FAITHFUL])[0].quals
+    expected = quals.QualsScorer(trained_qagen_dir, **FACT_SETTINGS).score([SOURCE], [FAITHFUL])[0].quals
     assert report["metric"] == report["app"] == pytest.approx(expected, abs=1e-6)
     assert report["package"].startswith(dist) and report["blocks"] == "Blocks"
