@@ -10,7 +10,7 @@ import os
 
 from .lazy_exports import lazy_exports
 
-__version__ = "0.3.0"
+__version__ = "0.3.1"
 
 _EXPORTS = {
     "Calibration": "calibration", "InputError": "inputs",

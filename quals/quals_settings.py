@@ -15,7 +15,10 @@ Cap = Literal["strict", "reference"]
 NsMode = Literal["rescore", "beam"]
 AnswerConstraint = Literal["none", "span"]
 LongSource = Literal["windows", "truncate"]
-CAP_MODES, NS_MODES, CONSTRAINTS, LONG_SOURCE_MODES = (typing.get_args(t) for t in (Cap, NsMode, AnswerConstraint, LongSource))
+Aggregation = Literal["pairs", "tokens"]
+CAP_MODES, NS_MODES, CONSTRAINTS, LONG_SOURCE_MODES, AGGREGATIONS = (
+    typing.get_args(t) for t in (Cap, NsMode, AnswerConstraint, LongSource, Aggregation)
+)
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,11 @@ class QualsSettings(Settings):
         "and gives each pair its best window's log-likelihood, so facts after the cut count; \"truncate\" keeps the first "
         "max_source_length tokens (counted warning), as the paper's code does.",
     )
+    aggregation: Aggregation = setting(
+        "pairs", '"pairs" averages the kept pairs\' differences, each the mean over its tokens (the paper); "tokens" '
+        "averages the token differences of all kept pairs at once, so a longer pair weighs more (slightly better on "
+        "the dev sets, BENCHMARKS.md; not yet checked on held-out sets).",
+    )
 
     def signature(self, *, model: str, arch: str, max_source_length: int, dtype: str, device: str) -> str:  # type: ignore[override]
         """QUALS's signature: the model as loaded (name#weights hash, architecture, dtype, device, source
@@ -73,6 +81,7 @@ class QualsSettings(Settings):
             ("div", self.diversity_penalty), ("new", f"{self.min_new_tokens}-{self.max_new_tokens}"),
             ("lenpen", self.length_penalty), ("pairs", self.max_qa_pairs), ("cap", self.cap), ("ns", self.ns_mode),
             ("answer", self.answer_constraint), ("src", max_source_length), ("long", self.long_source),
+            ("agg", self.aggregation),
             ("dtype", dtype), ("device", device),
         ]
         return format_signature(self.metric, fields)

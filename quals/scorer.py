@@ -107,6 +107,7 @@ class QualsScorer:
         batch_size: int | str = "auto",
         max_source_length: int | None = None,
         long_source: str = "windows",
+        aggregation: str = "pairs",
     ):
         self.settings = QualsSettings(**{k: v for k, v in locals().items() if k != "self"})  # checked, before the model loads
         self.beam = BeamConfig(num_beams, num_beam_groups, diversity_penalty, min_new_tokens, max_new_tokens, length_penalty)
@@ -129,6 +130,7 @@ class QualsScorer:
         self.ns_mode = ns_mode
         self.answer_constraint = answer_constraint
         self.long_source = long_source
+        self.aggregation = aggregation
         self.timings = Stopwatch()  # seconds per stage, accumulated over calls (benchmarks read it)
         self._signature = self.settings.signature(
             model=self.qagen.model_id, arch=self.qagen.format.architecture, max_source_length=self.max_source_length,
@@ -276,8 +278,7 @@ class QualsScorer:
     def _result(self, item: _Work, source_logprobs: list[list[float]], return_qa_pairs: bool) -> QualsResult:
         if not item.kept:
             return QualsResult(None, 0, self._signature, [] if return_qa_pairs else None, item.skipped or NO_PAIR)
-        diffs = [mean(src) - mean(summ) for src, summ in zip(source_logprobs, item.summary_logprobs)]
-        quals = mean(diffs)
+        quals = combine_pairs(source_logprobs, item.summary_logprobs, self.aggregation)
         if not math.isfinite(quals):
             raise RuntimeError("QUALS is not finite: the model produced -inf log-probabilities; check its dtype.")
         pairs = None
@@ -295,6 +296,14 @@ class QualsScorer:
                 for p, src, summ in zip(item.kept, source_logprobs, item.summary_logprobs)
             ]
         return QualsResult(quals, len(item.kept), self._signature, pairs)
+
+
+def combine_pairs(source_logprobs: list[list[float]], summary_logprobs: list[list[float]], aggregation: str) -> float:
+    """QUALS of one summary from its kept pairs' token log-probabilities given the source and given the summary:
+    the mean of the pairs' mean differences ("pairs", the paper), or the mean over all their tokens ("tokens")."""
+    if aggregation == "pairs":
+        return mean([mean(src) - mean(summ) for src, summ in zip(source_logprobs, summary_logprobs)])
+    return mean([s - m for src, summ in zip(source_logprobs, summary_logprobs) for s, m in zip(src, summ)])
 
 
 QualsScorer.__doc__ += QualsSettings.card_lines(indent="        ") + "\n"

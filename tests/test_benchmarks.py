@@ -474,7 +474,7 @@ def test_aggregations_of_qa_pairs_by_hand():
 
     pairs = [pair([-1.0, -1.0], [-1.0, -1.0]), pair([-1.0, -1.0], [-2.0, -4.0]), pair([-2.0], [-1.5])]  # d = 0, -2, 0.5
     by_hand = {"mean (paper)": -0.5, "mean of min(d, 0)": -2 / 3, "median": 0.0, "mean of the lowest 3": -0.5,
-               "minimum": -2.0, "token mean over all pairs": (0 + 0 - 1 - 3 + 0.5) / 5, "lowest token": -3.0,
+               "minimum": -2.0, "token mean over all pairs (aggregation=\"tokens\")": (0 + 0 - 1 - 3 + 0.5) / 5, "lowest token": -3.0,
                "soft minimum (-log mean exp -d)": -math.log((math.exp(0) + math.exp(2) + math.exp(-0.5)) / 3)}
     assert {name: pytest.approx(fn(pairs)) for name, fn in AGGREGATIONS.items()} == by_hand
     records = [{"quals": -0.5, "qa_pairs": pairs}, {"quals": None, "qa_pairs": []}]

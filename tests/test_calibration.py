@@ -13,7 +13,7 @@ from quals.calibration import Calibration, load_calibration, percentile, quantil
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SIGNATURE = ("QUALS|model:bundled:qagen-minilm#16c31a83ed95|arch:prefix-lm|beams:60|groups:60|div:0.5|new:8-60|lenpen:1.0|"
-             "pairs:10|cap:strict|ns:rescore|answer:none|src:448|long:windows|dtype:float32|device:cpu|quals:0.2.0|"
+             "pairs:10|cap:strict|ns:rescore|answer:none|src:448|long:windows|agg:pairs|dtype:float32|device:cpu|quals:0.2.0|"
              "torch:2.13.0|transformers:5.0.0")
 
 
@@ -40,6 +40,7 @@ def test_a_calibration_applies_to_the_same_weights_and_scoring_settings_only():
     assert not calibration.applies_to(SIGNATURE.replace("beams:60|groups:60", "beams:20|groups:20"))
     assert not calibration.applies_to(SIGNATURE.replace("#16c31a83ed95", "#000000000000"))
     assert not calibration.applies_to(SIGNATURE.replace("long:windows", "long:truncate"))
+    assert not calibration.applies_to(SIGNATURE.replace("agg:pairs", "agg:tokens"))  # another way of combining pairs
 
 
 def test_readings_and_pair_labels_come_from_the_stored_quantiles():

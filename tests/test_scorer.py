@@ -51,6 +51,21 @@ def test_signature_names_model_settings_and_versions(scorer, trained_qagen_dir):
     assert other.signature() != sig and "ns:beam" in other.signature()
 
 
+def test_token_aggregation_weighs_every_token_of_every_pair(scorer):
+    by_tokens = quals.QualsScorer(scorer.qagen, **{**SETTINGS, "aggregation": "tokens"})
+    summary = ["alice was born in rome ."]
+    paper = scorer.score([SOURCE], summary, return_qa_pairs=True)[0]
+    tokens = by_tokens.score([SOURCE], summary, return_qa_pairs=True)[0]
+    assert [p.question for p in tokens.qa_pairs] == [p.question for p in paper.qa_pairs]  # same pairs, combined otherwise
+    token_diffs = [s - m for p in tokens.qa_pairs for s, m in zip(p.token_logprobs_source, p.token_logprobs_summary)]
+    assert tokens.quals == pytest.approx(sum(token_diffs) / len(token_diffs), abs=1e-9)
+    assert len({len(p.tokens) for p in paper.qa_pairs}) > 1  # pairs of different lengths: the two combinations differ
+    assert abs(tokens.quals - paper.quals) > 1e-6
+    assert "|agg:pairs|" in scorer.signature() and "|agg:tokens|" in by_tokens.signature()
+    with pytest.raises(ValueError, match=r"aggregation='mean': use one of \('pairs', 'tokens'\)"):
+        quals.QualsScorer(scorer.qagen, aggregation="mean")
+
+
 def test_beam_mode_reuses_beam_scores_penalty_included(scorer):
     beam = quals.QualsScorer(scorer.qagen, **{**SETTINGS, "ns_mode": "beam"})
     summary = ["bob was born in rome ."]
