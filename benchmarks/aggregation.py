@@ -27,13 +27,14 @@ from contrast_set import DEFAULT_CONTRAST, outcome  # noqa: E402
 from data import DEFAULT_FRANK, DEFAULT_FRANK_DOCS, DEFAULT_QAGS, load_frank, load_qags, read_jsonl  # noqa: E402
 from meta_eval import correlation, read_records  # noqa: E402
 
-from quals.scorer import combine_pairs  # noqa: E402
+from quals.scorer import combine_pairs, token_differences  # noqa: E402
 
 Pairs = list[dict]  # the qa_pairs of one record: difference, token log-probabilities given summary and source
 
 
-def _token_differences(pairs: Pairs) -> list[float]:
-    return [s - m for p in pairs for m, s in zip(p["token_logprobs_summary"], p["token_logprobs_source"])]
+def _logprobs(pairs: Pairs) -> tuple[list[list[float]], list[list[float]]]:
+    """The stored pairs' token log-probabilities given the source and given the summary, as the scorer takes them."""
+    return [p["token_logprobs_source"] for p in pairs], [p["token_logprobs_summary"] for p in pairs]
 
 
 def _lowest(k: int) -> Callable[[Pairs], float]:
@@ -57,9 +58,8 @@ AGGREGATIONS: dict[str, Callable[[Pairs], float]] = {
     "soft minimum (-log mean exp -d)": _soft_min,
     "mean of the lowest 3": _lowest(3),
     "minimum": _lowest(1),
-    "token mean over all pairs (aggregation=\"tokens\")": lambda pairs: combine_pairs(
-        [p["token_logprobs_source"] for p in pairs], [p["token_logprobs_summary"] for p in pairs], "tokens"),
-    "lowest token": lambda pairs: min(_token_differences(pairs)),
+    "token mean over all pairs (aggregation=\"tokens\")": lambda pairs: combine_pairs(*_logprobs(pairs), "tokens"),
+    "lowest token": lambda pairs: min(token_differences(*_logprobs(pairs))),
 }
 
 

@@ -16,9 +16,7 @@ NsMode = Literal["rescore", "beam"]
 AnswerConstraint = Literal["none", "span"]
 LongSource = Literal["windows", "truncate"]
 Aggregation = Literal["pairs", "tokens"]
-CAP_MODES, NS_MODES, CONSTRAINTS, LONG_SOURCE_MODES, AGGREGATIONS = (
-    typing.get_args(t) for t in (Cap, NsMode, AnswerConstraint, LongSource, Aggregation)
-)
+CAP_MODES, AGGREGATIONS = typing.get_args(Cap), typing.get_args(Aggregation)  # for public functions that check them
 
 
 @dataclass(frozen=True)

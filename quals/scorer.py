@@ -23,7 +23,7 @@ from .filtering import Candidate, filter_qa_pairs
 from .generation import BeamConfig, diverse_beam_search
 from .inputs import text_problem, validate_pairs
 from .qagen import QAGen
-from .quals_settings import QualsSettings
+from .quals_settings import AGGREGATIONS, QualsSettings
 from .teacher_forcing import mean
 from .timing import Stopwatch
 
@@ -298,12 +298,19 @@ class QualsScorer:
         return QualsResult(quals, len(item.kept), self._signature, pairs)
 
 
+def token_differences(source_logprobs: list[list[float]], summary_logprobs: list[list[float]]) -> list[float]:
+    """Every token of every kept pair: its log-probability given the source minus given the summary."""
+    return [s - m for src, summ in zip(source_logprobs, summary_logprobs) for s, m in zip(src, summ)]
+
+
 def combine_pairs(source_logprobs: list[list[float]], summary_logprobs: list[list[float]], aggregation: str) -> float:
     """QUALS of one summary from its kept pairs' token log-probabilities given the source and given the summary:
     the mean of the pairs' mean differences ("pairs", the paper), or the mean over all their tokens ("tokens")."""
+    if aggregation not in AGGREGATIONS:
+        raise ValueError(f"aggregation={aggregation!r}: use one of {AGGREGATIONS}.")
     if aggregation == "pairs":
         return mean([mean(src) - mean(summ) for src, summ in zip(source_logprobs, summary_logprobs)])
-    return mean([s - m for src, summ in zip(source_logprobs, summary_logprobs) for s, m in zip(src, summ)])
+    return mean(token_differences(source_logprobs, summary_logprobs))
 
 
 QualsScorer.__doc__ += QualsSettings.card_lines(indent="        ") + "\n"

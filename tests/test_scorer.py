@@ -64,6 +64,10 @@ def test_token_aggregation_weighs_every_token_of_every_pair(scorer):
     assert "|agg:pairs|" in scorer.signature() and "|agg:tokens|" in by_tokens.signature()
     with pytest.raises(ValueError, match=r"aggregation='mean': use one of \('pairs', 'tokens'\)"):
         quals.QualsScorer(scorer.qagen, aggregation="mean")
+    from quals.scorer import combine_pairs
+
+    with pytest.raises(ValueError, match=r"aggregation='mean': use one of \('pairs', 'tokens'\)"):
+        combine_pairs([[-1.0]], [[-1.0]], "mean")  # the public function checks too, as filter_qa_pairs checks cap
 
 
 def test_beam_mode_reuses_beam_scores_penalty_included(scorer):
